@@ -1,0 +1,81 @@
+"""The catalog: metastore + storage, the seam between planning and files."""
+
+from __future__ import annotations
+
+import os
+
+from catalog.formats.base import FileScan
+from catalog.fs import FileSystem, filesystem_for
+from catalog.metastore import Metastore
+from catalog.model import Database, Partition, StorageDescriptor, Table
+from catalog.paths import partition_name
+
+
+def is_hidden(name: str) -> bool:
+    """Hive ignores files starting with '.' or '_' (staging, _SUCCESS, .crc)."""
+    base = name.rstrip("/").rsplit("/", 1)[-1]
+    return base.startswith(".") or base.startswith("_")
+
+
+class Catalog:
+    def __init__(self, metastore: Metastore, warehouse: str, fs_options: dict[str, str] | None = None) -> None:
+        self.metastore = metastore
+        self.warehouse = warehouse.rstrip("/") or "/"
+        self.fs_options = fs_options or {}
+
+    def fs(self, path: str) -> FileSystem:
+        return filesystem_for(path, self.fs_options)
+
+    # -- locations --------------------------------------------------------------------
+    def database_location(self, name: str) -> str:
+        if name.lower() == "default":
+            return self.warehouse
+        return f"{self.warehouse}/{name.lower()}.db"
+
+    def default_table_location(self, db: Database, table: str) -> str:
+        return f"{db.location.rstrip('/')}/{table.lower()}"
+
+    def partition_location(self, table: Table, values: list[str]) -> str:
+        return f"{table.sd.location.rstrip('/')}/{partition_name([k.name for k in table.partition_keys], values)}"
+
+    # -- files --------------------------------------------------------------------------
+    def data_files(self, location: str) -> list[str]:
+        """Visible data files under a table or partition location (recursively, as Hive does)."""
+        fs = self.fs(location)
+        try:
+            if not fs.exists(location):
+                return []
+            out = []
+            for st in fs.walk_files(location):
+                rel = st.path[len(location):] if st.path.startswith(location) else st.path
+                if any(is_hidden(p) for p in rel.split("/") if p) or st.size == 0 and not st.path:
+                    continue
+                out.append(st.path)
+            return out
+        except FileNotFoundError:
+            return []
+
+    def file_scan(self, table: Table, sd: StorageDescriptor, columns: list[tuple[str, str]],
+                  constants: list[tuple[str, str | None, str]]) -> FileScan:
+        files = self.data_files(sd.location)
+        fs = self.fs(sd.location) if sd.location else None
+        local = fs is not None and fs.local_path(sd.location) is not None
+        if local and fs is not None:
+            files = [fs.local_path(f) or f for f in files]
+        return FileScan(format=sd.format, files=files, columns=columns, serde=sd.serde,
+                        serde_params=dict(sd.serde_params),
+                        table_columns=[(c.name, c.type) for c in table.columns], constants=constants,
+                        table_params=dict(table.params), local=local, fs_options=dict(self.fs_options))
+
+    def partitions(self, table: Table) -> list[Partition]:
+        return self.metastore.list_partitions(table.db, table.name)
+
+    def local_path(self, path: str) -> str | None:
+        return self.fs(path).local_path(path)
+
+
+def absolute_location(path: str) -> str:
+    """Turn a user-given LOCATION into an absolute URI/path."""
+    if "://" in path or path.startswith("file:"):
+        return path.rstrip("/") or path
+    return os.path.abspath(path).rstrip("/") or "/"

@@ -1,0 +1,725 @@
+"""HDFS through WebHDFS (``hdfs://`` and ``webhdfs://`` URIs), built on the `hdfs` package (HdfsCLI).
+
+``hdfs://host:port/path`` and ``webhdfs://host:port/path`` name the NameNode's
+WebHDFS endpoint ``http://host:port`` (``swebhdfs://`` uses https) unless the
+options override it.  Paths come back in the spelling they were given.  Data
+moves in large ranges (OPEN with offset/length) and large blocks (CREATE, then
+APPEND), since HdfsCLI's own streaming readers are slow; transient failures
+(connection errors, timeouts, 5xx, Retriable/StandbyException) are retried with
+bounded exponential backoff.
+
+Options (the dict passed to ``filesystem_for``):
+
+========================================  ===============================================
+``hiveish.hdfs.namenode``                 NameNode URL(s), ``;``-separated for HA
+``hiveish.hdfs.user``                     user name (default ``$HADOOP_USER_NAME`` or login)
+``hiveish.hdfs.token``                    delegation token (uses ``TokenClient``)
+``hiveish.hdfs.auth``                     ``simple`` (default) or ``kerberos``
+``hiveish.hdfs.proxy``                    user to impersonate (``doas``)
+``hiveish.hdfs.alias``                    HdfsCLI alias from ``~/.hdfscli.cfg``
+``hiveish.hdfs.config``                   path of the HdfsCLI config file for the alias
+``hiveish.hdfs.timeout``                  read timeout, seconds (default 120)
+``hiveish.hdfs.connect_timeout``          connect timeout, seconds (default 10)
+``hiveish.hdfs.retries``                  retries of a transient failure (default 5)
+``hiveish.hdfs.retry_backoff``            first backoff, seconds (default 0.25)
+``hiveish.hdfs.retry_max_backoff``        backoff cap, seconds (default 8)
+``hiveish.hdfs.read_buffer``              bytes per ranged read (default 8 MiB)
+``hiveish.hdfs.write_buffer``             bytes per CREATE/APPEND request (default 32 MiB)
+========================================  ===============================================
+"""
+
+from __future__ import annotations
+
+import errno
+import getpass
+import io
+import os
+import random
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO, TypeVar, cast
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import requests
+from hdfs import HdfsError, InsecureClient, TokenClient
+from hdfs.client import Client, _Request
+
+from catalog.fs import register_scheme
+from catalog.fs.base import BlockLocation, FileStatus, FileSystem, FileSystemError
+
+__all__ = ["SETTINGS", "WebHdfsArrowHandler", "WebHdfsFileSystem", "arrow_filesystem"]
+
+T = TypeVar("T")
+
+#: option key -> (default, help)
+SETTINGS: dict[str, tuple[Any, str]] = {
+    "hiveish.hdfs.namenode": (None, "NameNode WebHDFS URL(s), ';'-separated for HA"),
+    "hiveish.hdfs.user": (None, "user name for simple authentication"),
+    "hiveish.hdfs.token": (None, "Hadoop delegation token"),
+    "hiveish.hdfs.auth": ("simple", "simple or kerberos"),
+    "hiveish.hdfs.proxy": (None, "user to impersonate (doas)"),
+    "hiveish.hdfs.alias": (None, "HdfsCLI alias from ~/.hdfscli.cfg"),
+    "hiveish.hdfs.config": (None, "HdfsCLI config file for the alias"),
+    "hiveish.hdfs.timeout": (120.0, "read timeout in seconds"),
+    "hiveish.hdfs.connect_timeout": (10.0, "connect timeout in seconds"),
+    "hiveish.hdfs.retries": (5, "retries of a transient failure"),
+    "hiveish.hdfs.retry_backoff": (0.25, "first retry backoff in seconds"),
+    "hiveish.hdfs.retry_max_backoff": (8.0, "retry backoff cap in seconds"),
+    "hiveish.hdfs.read_buffer": (8 << 20, "bytes per ranged read"),
+    "hiveish.hdfs.write_buffer": (32 << 20, "bytes per CREATE/APPEND request"),
+}
+
+_SCHEMES = {"hdfs": "http", "webhdfs": "http", "swebhdfs": "https"}
+_DEFAULT_PORT = {"http": 9870, "https": 9871}
+_TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+_TRANSIENT_EXCEPTIONS = {"RetriableException", "StandbyException"}
+_PERMISSION_EXCEPTIONS = {"AccessControlException", "InvalidToken", "SecurityException", "AuthorizationException"}
+_TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError, ConnectionError, TimeoutError,
+)
+try:  # urllib3 errors can escape requests while a body is being read
+    import urllib3.exceptions as _u3
+
+    _TRANSIENT_ERRORS += (_u3.ProtocolError, _u3.ReadTimeoutError)
+except ImportError:  # pragma: no cover
+    pass
+
+# WebHDFS operations, as HdfsCLI's request handlers (HA host rotation, auth params, error parsing)
+_OPS: dict[str, Callable[..., requests.Response]] = {
+    op: _Request(method, **kw).to_method(op)
+    for op, method, kw in [
+        ("GETFILESTATUS", "GET", {}), ("LISTSTATUS", "GET", {}), ("GETCONTENTSUMMARY", "GET", {}),
+        ("GETFILEBLOCKLOCATIONS", "GET", {}), ("GET_BLOCK_LOCATIONS", "GET", {}),
+        ("OPEN", "GET", {"stream": True}),
+        ("CREATE", "PUT", {"allow_redirects": False}), ("APPEND", "POST", {"allow_redirects": False}),
+        ("MKDIRS", "PUT", {}), ("RENAME", "PUT", {}), ("DELETE", "DELETE", {}),
+        ("SETPERMISSION", "PUT", {}), ("SETOWNER", "PUT", {}),
+    ]
+}
+
+
+class _Transient(Exception):
+    """A failure worth retrying; `host` is the endpoint that failed, if known."""
+
+    def __init__(self, message: str, host: str = "", unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.host = host
+        self.unreachable = unreachable
+
+
+def _opt(options: Mapping[str, Any], key: str) -> Any:
+    v = options.get(key)
+    return SETTINGS[key][0] if v is None or v == "" else v
+
+
+def _default_user() -> str:
+    return os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
+
+
+def _host_of(url: str) -> str:
+    return urllib.parse.urlsplit(url).netloc or url
+
+
+def _make_client(namenode: str, options: Mapping[str, Any]) -> Client:
+    """An HdfsCLI client for `namenode` configured from `options`."""
+    alias = options.get("hiveish.hdfs.alias")
+    if alias:
+        from hdfs.config import Config
+
+        return Config(options.get("hiveish.hdfs.config") or None).get_client(alias)
+    timeout = (float(_opt(options, "hiveish.hdfs.connect_timeout")), float(_opt(options, "hiveish.hdfs.timeout")))
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=32)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    common: dict[str, Any] = {"timeout": timeout, "session": session, "proxy": options.get("hiveish.hdfs.proxy")}
+    token = options.get("hiveish.hdfs.token")
+    if token:
+        return TokenClient(namenode, token, **common)
+    if str(_opt(options, "hiveish.hdfs.auth")).lower() == "kerberos":
+        try:
+            from hdfs.ext.kerberos import KerberosClient
+        except ImportError as e:
+            raise FileSystemError(f"Kerberos authentication for {namenode} needs requests-kerberos: {e}") from e
+        return KerberosClient(namenode, **common)
+    return InsecureClient(namenode, user=options.get("hiveish.hdfs.user") or _default_user(), **common)
+
+
+class WebHdfsFileSystem(FileSystem):
+    """The :class:`FileSystem` seam over WebHDFS."""
+
+    scheme = "hdfs"
+
+    def __init__(self, uri: str = "hdfs:///", options: Mapping[str, Any] | None = None) -> None:
+        options = dict(options or {})
+        parts = urllib.parse.urlsplit(uri)
+        self.scheme = (parts.scheme or "hdfs").lower()
+        if self.scheme not in _SCHEMES:
+            raise FileSystemError(f"Not a WebHDFS URI: {uri}")
+        #: the URI prefix paths are given in, e.g. ``hdfs://nn:9870``
+        self.prefix = f"{self.scheme}://{parts.netloc}"
+        namenode = options.get("hiveish.hdfs.namenode")
+        if not namenode and not options.get("hiveish.hdfs.alias"):
+            if not parts.hostname:
+                raise FileSystemError(f"No namenode in {uri}: give hdfs://host:port/... or hiveish.hdfs.namenode")
+            http = _SCHEMES[self.scheme]
+            namenode = f"{http}://{parts.hostname}:{parts.port or _DEFAULT_PORT[http]}"
+        self.client: Client = _make_client(str(namenode or ""), options)
+        self.namenodes: list[str] = list(self.client.urls)
+        self.retries = int(_opt(options, "hiveish.hdfs.retries"))
+        self.backoff = float(_opt(options, "hiveish.hdfs.retry_backoff"))
+        self.max_backoff = float(_opt(options, "hiveish.hdfs.retry_max_backoff"))
+        self.read_buffer = int(_opt(options, "hiveish.hdfs.read_buffer"))
+        self.write_buffer = int(_opt(options, "hiveish.hdfs.write_buffer"))
+
+    def __repr__(self) -> str:
+        return f"WebHdfsFileSystem({self.prefix!r}, namenode={';'.join(self.namenodes)!r})"
+
+    @property
+    def namenode_hosts(self) -> str:
+        return ";".join(_host_of(u) for u in self.namenodes)
+
+    # -- paths ---------------------------------------------------------------
+    def _hpath(self, path: str) -> str:
+        """The HDFS path of a URI or bare absolute path."""
+        if "://" in path:
+            parts = urllib.parse.urlsplit(path)
+            if parts.scheme.lower() not in _SCHEMES:
+                raise FileSystemError(f"Not a WebHDFS path: {path}")
+            if parts.netloc and f"{parts.scheme.lower()}://{parts.netloc}" != self.prefix:
+                raise FileSystemError(f"{path} is not on this filesystem ({self.prefix})")
+            hp = parts.path or "/"
+        else:
+            hp = path
+        if not hp.startswith("/"):
+            raise FileSystemError(f"HDFS paths must be absolute: {path}")
+        return "/" + "/".join(p for p in hp.split("/") if p)
+
+    # -- requests, retries and errors ------------------------------------------
+    def _request(self, op: str, path: str, hp: str, data: Any = None, **params: Any) -> requests.Response:
+        """One WebHDFS call (any HA namenode); raises _Transient or a mapped error unless 2xx/3xx."""
+        params = {k: v for k, v in params.items() if v is not None}
+        try:
+            res = _OPS[op](self.client, hp, data=data, strict=False, **params)
+        except HdfsError as e:  # Retriable/StandbyException from every namenode, or 401
+            if getattr(e, "exception", None) in _TRANSIENT_EXCEPTIONS:
+                raise _Transient(f"{e.exception}: {e}", self.namenode_hosts) from e
+            if "Authentication failure" in str(e):
+                raise PermissionError(f"{op} {path}: authentication failed at namenode "
+                                      f"{self.namenode_hosts}") from e
+            raise FileSystemError(f"{op} {path} failed at namenode {self.namenode_hosts}: {e}") from e
+        except _TRANSIENT_ERRORS as e:
+            raise _Transient(str(e), self._failed_host(e), unreachable=True) from e
+        except KeyError as e:  # an error body that is JSON but not a RemoteException
+            raise FileSystemError(f"{op} {path} failed at namenode {self.namenode_hosts}: bad error body") from e
+        self._check(op, path, res)
+        return res
+
+    def _failed_host(self, e: BaseException) -> str:
+        req = getattr(e, "request", None)
+        url = getattr(req, "url", None)
+        return _host_of(url) if url else self.namenode_hosts
+
+    def _check(self, op: str, path: str, res: requests.Response) -> None:
+        if res.status_code < 400:
+            return
+        exception, message = "", ""
+        try:
+            body = res.json()["RemoteException"]
+            exception, message = body.get("exception", ""), body.get("message", "")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            message = res.text[:500].strip()
+        host = _host_of(res.url)
+        where = f"namenode {self.namenode_hosts}"
+        if host not in self.namenode_hosts:
+            where += f", datanode {host}"
+        detail = f"HTTP {res.status_code} {exception or res.reason}: {message} ({where})"
+        if res.status_code in _TRANSIENT_STATUS or exception in _TRANSIENT_EXCEPTIONS:
+            raise _Transient(detail, host)
+        why = f"({exception}: {message}; {where})"
+        if exception == "FileNotFoundException" or res.status_code == 404:
+            raise FileNotFoundError(errno.ENOENT, f"No such file or directory {why}", path)
+        if exception in _PERMISSION_EXCEPTIONS or res.status_code == 401:
+            raise PermissionError(errno.EACCES, f"Permission denied {why}", path)
+        if exception == "FileAlreadyExistsException":
+            raise FileExistsError(errno.EEXIST, f"File exists {why}", path)
+        if exception == "PathIsNotEmptyDirectoryException":
+            raise FileSystemError(errno.ENOTEMPTY, f"Directory not empty {why}", path)
+        if exception == "ParentNotDirectoryException":
+            raise NotADirectoryError(errno.ENOTDIR, f"Not a directory {why}", path)
+        raise FileSystemError(errno.EIO, f"HDFS {op} {path} failed: {detail}")
+
+    def _retry(self, what: str, path: str, attempt: Callable[[], T]) -> T:
+        """Run `attempt`, retrying _Transient failures with bounded exponential backoff."""
+        delay = self.backoff
+        for n in range(self.retries + 1):
+            try:
+                return attempt()
+            except _Transient as e:
+                last = e
+                if n == self.retries:
+                    break
+                time.sleep(min(delay, self.max_backoff) * (0.5 + random.random() / 2))
+                delay *= 2
+        tries = self.retries + 1
+        if last.unreachable:
+            raise FileSystemError(
+                errno.EHOSTUNREACH,
+                f"Cannot reach HDFS at {last.host or self.namenode_hosts} for {what} {path} "
+                f"(namenode {self.namenode_hosts}; {tries} attempts): {last}") from last
+        raise FileSystemError(errno.EIO, f"HDFS {what} {path} failed after {tries} attempts: {last}") from last
+
+    def _call(self, op: str, path: str, data: Any = None, **params: Any) -> requests.Response:
+        hp = self._hpath(path)
+        return self._retry(op, path, lambda: self._request(op, path, hp, data=data, **params))
+
+    def _json(self, op: str, path: str, **params: Any) -> Any:
+        def attempt() -> Any:
+            res = self._request(op, path, self._hpath(path), **params)
+            try:
+                return res.json() if res.content else None
+            except _TRANSIENT_ERRORS as e:
+                raise _Transient(str(e), _host_of(res.url)) from e
+        return self._retry(op, path, attempt)
+
+    # -- reading -------------------------------------------------------------
+    def _status(self, path: str, st: Mapping[str, Any], shown: str | None = None) -> FileStatus:
+        is_dir = st.get("type") == "DIRECTORY"
+        return FileStatus(
+            path=shown if shown is not None else path,
+            is_dir=is_dir,
+            size=0 if is_dir else int(st.get("length", 0)),
+            modification_time=int(st.get("modificationTime", 0)) / 1000.0,
+            block_size=int(st.get("blockSize", 0)),
+            replication=int(st.get("replication", 0)),
+            owner=str(st.get("owner", "")),
+            group=str(st.get("group", "")),
+            permission=str(st.get("permission", "")),
+        )
+
+    def status(self, path: str) -> FileStatus:
+        return self._status(path, self._json("GETFILESTATUS", path)["FileStatus"])
+
+    def list(self, path: str) -> list[FileStatus]:
+        entries = self._json("LISTSTATUS", path)["FileStatuses"]["FileStatus"]
+        if len(entries) == 1 and entries[0].get("pathSuffix") == "" and entries[0].get("type") != "DIRECTORY":
+            raise FileNotFoundError(errno.ENOENT, f"Directory does not exist: {path} (it is a file)", path)
+        entries.sort(key=lambda e: e["pathSuffix"])
+        return [self._status(path, e, self.join(path, e["pathSuffix"])) for e in entries]
+
+    def content_summary(self, path: str) -> dict[str, Any]:
+        """GETCONTENTSUMMARY: directoryCount, fileCount, length, spaceConsumed, quotas."""
+        return dict(self._json("GETCONTENTSUMMARY", path)["ContentSummary"])
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        return self._read(path, offset, length)
+
+    def read_bytes(self, path: str) -> bytes:
+        return self._read(path, 0, None)
+
+    def _read(self, path: str, offset: int, length: int | None) -> bytes:
+        """OPEN with offset/length (following the redirect to a datanode), whole body or retry."""
+        hp = self._hpath(path)
+
+        def attempt() -> bytes:
+            res = self._request("OPEN", path, hp, offset=offset, length=length)
+            try:
+                data = res.content
+            except _TRANSIENT_ERRORS as e:
+                raise _Transient(f"read interrupted: {e}", _host_of(res.url)) from e
+            finally:
+                res.close()
+            expected = res.headers.get("Content-Length")
+            if expected is not None and len(data) != int(expected):
+                raise _Transient(f"short read ({len(data)} of {expected} bytes)", _host_of(res.url))
+            return data
+
+        return self._retry("OPEN", path, attempt)
+
+    def open_read(self, path: str) -> BinaryIO:
+        return cast(BinaryIO, WebHdfsReader(self, path, self.status(path).size))
+
+    def block_locations(self, path: str, offset: int = 0, length: int | None = None) -> list[BlockLocation]:
+        try:
+            body = self._json("GETFILEBLOCKLOCATIONS", path, offset=offset, length=length)
+            return [BlockLocation(int(b["offset"]), int(b["length"]), tuple(b.get("hosts") or ()))
+                    for b in body["BlockLocations"]["BlockLocation"]]
+        except FileSystemError as e:
+            if "GETFILEBLOCKLOCATIONS" not in str(e) or "No enum constant" not in str(e):
+                raise
+        # older NameNodes (before Hadoop 3.3/3.4) only answer GET_BLOCK_LOCATIONS
+        body = self._json("GET_BLOCK_LOCATIONS", path, offset=offset, length=length)["LocatedBlocks"]
+        return [BlockLocation(int(b["startOffset"]), int(b["block"]["numBytes"]),
+                              tuple(loc.get("hostName") or loc.get("ipAddr", "") for loc in b.get("locations", [])))
+                for b in body.get("locatedBlocks", [])]
+
+    # -- writing -------------------------------------------------------------
+    def _upload(self, op: str, path: str, data: bytes, **params: Any) -> None:
+        """The two-step CREATE/APPEND: namenode redirect, then the bytes to the datanode."""
+        hp = self._hpath(path)
+        method = "PUT" if op == "CREATE" else "POST"
+
+        def attempt() -> None:
+            res = self._request(op, path, hp, **params)
+            location = res.headers.get("Location")
+            if not location:
+                location = res.json()["Location"]  # noredirect=true style
+            try:
+                put = self.client._request(method=method, url=location, data=data)
+            except _TRANSIENT_ERRORS as e:
+                raise _Transient(f"upload interrupted: {e}", _host_of(location),
+                                 unreachable=isinstance(e, requests.ConnectionError)) from e
+            self._check(op, path, put)
+
+        self._retry(op, path, attempt)
+
+    def create_bytes(self, path: str, data: bytes, overwrite: bool = True, permission: str | None = None,
+                     block_size: int | None = None, replication: int | None = None) -> None:
+        """CREATE `path` holding `data` (sent in write_buffer blocks: CREATE then APPENDs)."""
+        view = memoryview(data)
+        first = bytes(view[: self.write_buffer])
+        self._upload("CREATE", path, first, overwrite=str(overwrite).lower(), permission=permission,
+                     blocksize=block_size, replication=replication)
+        if len(view) > self.write_buffer:
+            self.append_bytes(path, bytes(view[self.write_buffer:]))
+
+    def write_bytes(self, path: str, data: bytes, overwrite: bool = True) -> None:
+        self.create_bytes(path, data, overwrite=overwrite)
+
+    def append_bytes(self, path: str, data: bytes) -> None:
+        view = memoryview(data)
+        for start in range(0, len(view), self.write_buffer):
+            self._upload("APPEND", path, bytes(view[start:start + self.write_buffer]))
+
+    def open_write(self, path: str, overwrite: bool = True) -> BinaryIO:
+        if not overwrite and self.exists(path):
+            raise FileExistsError(errno.EEXIST, f"File exists: {path}", path)
+        return cast(BinaryIO, WebHdfsWriter(self, path, overwrite))
+
+    def mkdirs(self, path: str) -> None:
+        body = self._json("MKDIRS", path)
+        if not body or not body.get("boolean"):
+            raise FileSystemError(f"HDFS MKDIRS {path} returned false (namenode {self.namenode_hosts})")
+
+    def rename(self, src: str, dst: str) -> None:
+        """Atomic RENAME; fails with FileExistsError if `dst` exists (rename options NONE)."""
+        dst_hp = self._hpath(dst)
+        parent = dst_hp.rsplit("/", 1)[0] or "/"
+        if parent != "/":
+            self.mkdirs(self.prefix + parent if "://" in dst else parent)
+        res = self._call("RENAME", src, destination=dst_hp, renameoptions="NONE")
+        body: Any = None
+        if res.content and "json" in res.headers.get("Content-Type", ""):
+            body = res.json()
+        if isinstance(body, dict) and body.get("boolean") is False:  # a server ignoring renameoptions
+            if not self.exists(src):
+                raise FileNotFoundError(errno.ENOENT, f"No such file or directory: {src}", src)
+            raise FileSystemError(f"HDFS RENAME {src} -> {dst} returned false (namenode {self.namenode_hosts})")
+
+    def delete(self, path: str, recursive: bool = False) -> bool:
+        body = self._json("DELETE", path, recursive=str(recursive).lower())
+        return bool(body and body.get("boolean"))
+
+    def set_permission(self, path: str, permission: str) -> None:
+        """SETPERMISSION with an octal string such as ``"750"``."""
+        self._call("SETPERMISSION", path, permission=permission)
+
+    def set_owner(self, path: str, owner: str | None = None, group: str | None = None) -> None:
+        """SETOWNER (changing the owner needs the HDFS superuser)."""
+        self._call("SETOWNER", path, owner=owner, group=group)
+
+    def local_path(self, path: str) -> str | None:
+        return None
+
+
+class WebHdfsReader(io.RawIOBase):
+    """A seekable binary stream over an HDFS file, reading ranges of `read_buffer` bytes."""
+
+    def __init__(self, fs: WebHdfsFileSystem, path: str, size: int) -> None:
+        super().__init__()
+        self.fs = fs
+        self.name = path
+        self.size = size
+        self._pos = 0
+        self._buf = b""
+        self._buf_start = 0
+        self._lock = threading.Lock()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise OSError(errno.EINVAL, f"negative seek position {base + offset}")
+        self._pos = base + offset
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        with self._lock:
+            end = self.size if size is None or size < 0 else min(self.size, self._pos + size)
+            if end <= self._pos:
+                return b""
+            buf_end = self._buf_start + len(self._buf)
+            if self._buf_start <= self._pos and end <= buf_end:
+                out = self._buf[self._pos - self._buf_start:end - self._buf_start]
+            else:
+                want = end - self._pos
+                fetch = min(max(want, self.fs.read_buffer), self.size - self._pos)
+                data = self.fs.read_range(self.name, self._pos, fetch)
+                want = min(want, len(data))  # fewer if the file shrank under us
+                self._buf, self._buf_start = data, self._pos
+                out = data[:want]
+            self._pos += len(out)
+            return out
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(memoryview(b)))
+        memoryview(b).cast("B")[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._buf = b""
+        super().close()
+
+
+class WebHdfsWriter(io.RawIOBase):
+    """A write stream that buffers and uploads: CREATE with the first block, APPEND for the rest."""
+
+    def __init__(self, fs: WebHdfsFileSystem, path: str, overwrite: bool = True) -> None:
+        super().__init__()
+        self.fs = fs
+        self.name = path
+        self.overwrite = overwrite
+        self._buf = bytearray()
+        self._created = False
+        self._written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._written
+
+    def write(self, b: Any) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        data = memoryview(b).cast("B")
+        self._buf += data
+        self._written += len(data)
+        while len(self._buf) >= self.fs.write_buffer:
+            self._ship(bytes(self._buf[: self.fs.write_buffer]))
+            del self._buf[: self.fs.write_buffer]
+        return len(data)
+
+    def _ship(self, data: bytes) -> None:
+        if self._created:
+            self.fs.append_bytes(self.name, data)
+        else:
+            self.fs.create_bytes(self.name, data, overwrite=self.overwrite)
+            self._created = True
+
+    def flush(self) -> None:
+        """Buffered data is uploaded on close (HDFS has no cheap small appends)."""
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if self._buf or not self._created:
+                self._ship(bytes(self._buf))
+            self._buf = bytearray()
+        finally:
+            super().close()
+
+    def abort(self) -> None:
+        """Close without uploading what is still buffered."""
+        self._buf = bytearray()
+        self._created = True
+        super().close()
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is not None and not self._created:
+            self.abort()
+        else:
+            self.close()
+
+
+# ---------------------------------------------------------------------------
+# pyarrow
+# ---------------------------------------------------------------------------
+
+class WebHdfsArrowHandler(pafs.FileSystemHandler):
+    """A ``pyarrow.fs.FileSystemHandler`` over a :class:`WebHdfsFileSystem`.
+
+    Arrow paths are the HDFS paths (``/warehouse/t/part-0.parquet``); full URIs
+    on the same filesystem are accepted too.
+    """
+
+    def __init__(self, fs: WebHdfsFileSystem) -> None:
+        self.fs = fs
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WebHdfsArrowHandler) and other.fs.prefix == self.fs.prefix
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self.fs.prefix)
+
+    def _uri(self, path: str) -> str:
+        if "://" in path:
+            return path
+        return self.fs.prefix + "/" + path.lstrip("/")
+
+    @staticmethod
+    def _arrow_path(path: str) -> str:
+        if "://" in path:
+            path = urllib.parse.urlsplit(path).path
+        return "/" + path.strip("/")
+
+    def get_type_name(self) -> str:
+        return "webhdfs"
+
+    def normalize_path(self, path: str) -> str:
+        return self._arrow_path(path)
+
+    def _info(self, st: FileStatus, shown: str) -> pafs.FileInfo:
+        if st.is_dir:
+            return pafs.FileInfo(shown, pafs.FileType.Directory, mtime=st.modification_time)
+        return pafs.FileInfo(shown, pafs.FileType.File, mtime=st.modification_time, size=st.size)
+
+    def get_file_info(self, paths: list[str]) -> list[pafs.FileInfo]:
+        out = []
+        for p in paths:
+            try:
+                out.append(self._info(self.fs.status(self._uri(p)), p))
+            except FileNotFoundError:
+                out.append(pafs.FileInfo(p, pafs.FileType.NotFound))
+        return out
+
+    def get_file_info_selector(self, selector: pafs.FileSelector) -> list[pafs.FileInfo]:
+        base = self._arrow_path(selector.base_dir)
+        out: list[pafs.FileInfo] = []
+        try:
+            st = self.fs.status(self._uri(base))
+        except FileNotFoundError:
+            if selector.allow_not_found:
+                return out
+            raise
+        if not st.is_dir:
+            raise NotADirectoryError(errno.ENOTDIR, f"Not a directory: {base}", base)
+        pending = [base]
+        while pending:
+            d = pending.pop()
+            for child in self.fs.list(self._uri(d)):
+                shown = d.rstrip("/") + "/" + child.path.rsplit("/", 1)[1]
+                out.append(self._info(child, shown))
+                if child.is_dir and selector.recursive:
+                    pending.append(shown)
+        return out
+
+    def create_dir(self, path: str, recursive: bool) -> None:
+        self.fs.mkdirs(self._uri(path))
+
+    def delete_dir(self, path: str) -> None:
+        self.fs.delete(self._uri(path), recursive=True)
+
+    def delete_dir_contents(self, path: str, missing_dir_ok: bool = False) -> None:
+        try:
+            children = self.fs.list(self._uri(path))
+        except FileNotFoundError:
+            if missing_dir_ok:
+                return
+            raise
+        for child in children:
+            self.fs.delete(child.path, recursive=True)
+
+    def delete_root_dir_contents(self) -> None:
+        self.delete_dir_contents("/")
+
+    def delete_file(self, path: str) -> None:
+        uri = self._uri(path)
+        if self.fs.status(uri).is_dir:
+            raise IsADirectoryError(errno.EISDIR, f"Is a directory: {path}", path)
+        self.fs.delete(uri)
+
+    def move(self, src: str, dest: str) -> None:
+        dst = self._uri(dest)
+        if self.fs.exists(dst) and not self.fs.is_dir(dst):
+            self.fs.delete(dst)
+        self.fs.rename(self._uri(src), dst)
+
+    def copy_file(self, src: str, dest: str) -> None:
+        with self.fs.open_read(self._uri(src)) as r, self.fs.open_write(self._uri(dest)) as w:
+            while chunk := r.read(self.fs.read_buffer):
+                w.write(chunk)
+
+    def open_input_stream(self, path: str) -> Any:
+        return self.open_input_file(path)
+
+    def open_input_file(self, path: str) -> Any:
+        return pa.PythonFile(self.fs.open_read(self._uri(path)), mode="r")
+
+    def open_output_stream(self, path: str, metadata: Any = None) -> Any:
+        return pa.PythonFile(self.fs.open_write(self._uri(path)), mode="w")
+
+    def open_append_stream(self, path: str, metadata: Any = None) -> Any:
+        return pa.PythonFile(_AppendStream(self.fs, self._uri(path)), mode="w")
+
+
+class _AppendStream(WebHdfsWriter):
+    """Buffers, then APPENDs (creating the file if missing)."""
+
+    def __init__(self, fs: WebHdfsFileSystem, path: str) -> None:
+        super().__init__(fs, path, overwrite=False)
+        self._created = fs.exists(path)
+
+
+def arrow_filesystem(fs: WebHdfsFileSystem) -> pafs.PyFileSystem:
+    """A pyarrow filesystem reading and writing through `fs` (for datasets and Parquet)."""
+    return pafs.PyFileSystem(WebHdfsArrowHandler(fs))
+
+
+# ---------------------------------------------------------------------------
+# registration
+# ---------------------------------------------------------------------------
+
+_CACHE: dict[tuple[Any, ...], WebHdfsFileSystem] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _factory(uri: str, options: dict) -> WebHdfsFileSystem:
+    """One filesystem (and HTTP session) per scheme, authority and hiveish.hdfs.* options."""
+    parts = urllib.parse.urlsplit(uri)
+    relevant = tuple(sorted((k, str(v)) for k, v in (options or {}).items() if k.startswith("hiveish.hdfs.")))
+    key = (parts.scheme.lower(), parts.netloc, relevant)
+    with _CACHE_LOCK:
+        fs = _CACHE.get(key)
+        if fs is None:
+            fs = _CACHE[key] = WebHdfsFileSystem(f"{parts.scheme}://{parts.netloc}/", options)
+        return fs
+
+
+for _scheme in _SCHEMES:
+    register_scheme(_scheme, _factory)

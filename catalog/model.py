@@ -1,0 +1,141 @@
+"""Catalog objects: databases, tables, columns, partitions, storage descriptors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from catalog.types import HiveType, parse_type
+
+LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+JSON_SERDE = "org.apache.hive.hcatalog.data.JsonSerDe"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+ORC_SERDE = "org.apache.hadoop.hive.ql.io.orc.OrcSerde"
+
+# STORED AS name -> (format, serde, input format, output format)
+FILE_FORMATS: dict[str, tuple[str, str, str, str]] = {
+    "textfile": ("textfile", LAZY_SIMPLE_SERDE, "org.apache.hadoop.mapred.TextInputFormat",
+                 "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"),
+    "parquet": ("parquet", PARQUET_SERDE, "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"),
+    "orc": ("orc", ORC_SERDE, "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat",
+            "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat"),
+    "jsonfile": ("jsonfile", JSON_SERDE, "org.apache.hadoop.mapred.TextInputFormat",
+                 "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"),
+}
+UNSUPPORTED_FORMATS = {"sequencefile", "rcfile", "avro", "inputformat"}
+
+MANAGED = "MANAGED_TABLE"
+EXTERNAL = "EXTERNAL_TABLE"
+VIEW = "VIRTUAL_VIEW"
+
+
+@dataclass
+class Column:
+    name: str
+    type: str
+    comment: str | None = None
+
+    @property
+    def hive_type(self) -> HiveType:
+        return parse_type(self.type)
+
+
+@dataclass
+class StorageDescriptor:
+    location: str = ""
+    format: str = "textfile"
+    serde: str = LAZY_SIMPLE_SERDE
+    serde_params: dict[str, str] = field(default_factory=dict)
+    input_format: str = FILE_FORMATS["textfile"][2]
+    output_format: str = FILE_FORMATS["textfile"][3]
+    num_buckets: int = -1
+    bucket_cols: list[str] = field(default_factory=list)
+    sort_cols: list[tuple[str, int]] = field(default_factory=list)  # (col, 1 asc / 0 desc)
+    compressed: bool = False
+
+    def to_json(self) -> dict:
+        return {"location": self.location, "format": self.format, "serde": self.serde,
+                "serde_params": self.serde_params, "input_format": self.input_format,
+                "output_format": self.output_format, "num_buckets": self.num_buckets,
+                "bucket_cols": self.bucket_cols, "sort_cols": [list(c) for c in self.sort_cols],
+                "compressed": self.compressed}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "StorageDescriptor":
+        d = dict(d)
+        d["sort_cols"] = [tuple(c) for c in d.get("sort_cols", [])]
+        return cls(**d)
+
+    def copy(self, **changes) -> "StorageDescriptor":
+        return replace(self, serde_params=dict(self.serde_params), bucket_cols=list(self.bucket_cols),
+                       sort_cols=list(self.sort_cols), **changes)
+
+    @staticmethod
+    def for_format(name: str, location: str = "") -> "StorageDescriptor":
+        fmt, serde, inf, outf = FILE_FORMATS[name]
+        return StorageDescriptor(location=location, format=fmt, serde=serde, input_format=inf, output_format=outf)
+
+
+@dataclass
+class Database:
+    name: str
+    location: str
+    comment: str | None = None
+    owner: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Partition:
+    values: list[str]
+    sd: StorageDescriptor
+    params: dict[str, str] = field(default_factory=dict)
+    create_time: int = 0
+
+    def spec(self, keys: list[Column]) -> dict[str, str]:
+        return {k.name: v for k, v in zip(keys, self.values)}
+
+
+@dataclass
+class Table:
+    db: str
+    name: str
+    table_type: str
+    columns: list[Column]
+    partition_keys: list[Column] = field(default_factory=list)
+    sd: StorageDescriptor = field(default_factory=StorageDescriptor)
+    params: dict[str, str] = field(default_factory=dict)
+    owner: str = ""
+    create_time: int = 0
+    comment: str | None = None
+    view_original_text: str | None = None
+    view_expanded_text: str | None = None
+    temporary: bool = False
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.db}.{self.name}"
+
+    @property
+    def is_view(self) -> bool:
+        return self.table_type == VIEW
+
+    @property
+    def is_external(self) -> bool:
+        return self.table_type == EXTERNAL
+
+    @property
+    def is_partitioned(self) -> bool:
+        return bool(self.partition_keys)
+
+    @property
+    def all_columns(self) -> list[Column]:
+        return self.columns + self.partition_keys
+
+    def column(self, name: str) -> Column | None:
+        lname = name.lower()
+        for c in self.all_columns:
+            if c.name.lower() == lname:
+                return c
+        return None

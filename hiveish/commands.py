@@ -1,0 +1,173 @@
+"""Statement handlers by kind: text commands first, then parsed trees."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Callable
+
+from sqlglot import exp
+
+from hiveish import errors
+from hiveish.settings import KNOWN
+
+if TYPE_CHECKING:
+    from hiveish.session import Result, Session
+
+
+def _result():
+    from hiveish.session import Result
+
+    return Result
+
+
+# -- SET / RESET / USE ----------------------------------------------------------------------
+
+
+def cmd_set(s: "Session", text: str, _second: str) -> "Result":
+    Result = _result()
+    body = text[3:].strip()
+    if body == "":
+        return Result.rows(["set"], [(f"{k}={v}",) for k, v in s.settings.items()])
+    if body == "-v":
+        rows = [(f"{k}={v}",) for k, v in s.settings.items(verbose=True)]
+        return Result.rows(["set"], rows)
+    if "=" not in body:
+        key = body.strip()
+        value = s.settings.get(key)
+        if key.startswith("hivevar:"):
+            value = s.hivevar.get(key[8:])
+        if value is None:
+            return Result.rows(["set"], [(f"{key} is undefined",)])
+        return Result.rows(["set"], [(f"{key}={value}",)])
+    key, value = body.split("=", 1)
+    key, value = key.strip(), value.strip()
+    if key.startswith("hivevar:"):
+        s.hivevar[key[8:]] = value
+    elif key.startswith("hiveconf:"):
+        s.settings.set(key[9:], value)
+    else:
+        if key == "hive.execution.engine" and value.lower() not in ("arrow", "mr", "auto", "mapreduce", "tez", "spark"):
+            raise errors.SemanticException(f"'SET {key}={value}' FAILED in validation : Invalid value.. expects one of [arrow, mr, auto].")
+        s.settings.set(key, value)
+        s.on_setting_changed(key)
+    return Result()
+
+
+def cmd_reset(s: "Session", text: str, _second: str) -> "Result":
+    body = text[5:].strip()
+    if body:
+        for key in body.split():
+            s.settings.reset(key)
+            s.on_setting_changed(key)
+    else:
+        s.settings.reset()
+        for key in ("hive.local.time.zone",):
+            s.on_setting_changed(key)
+    return _result()()
+
+
+def cmd_use(s: "Session", text: str, _second: str) -> "Result":
+    m = re.fullmatch(r"(?is)use\s+`?([\w]+)`?", text.strip())
+    if not m:
+        raise errors.ParseException("cannot recognize input near 'use'", 1, 0)
+    s.use(m.group(1))
+    return _result()()
+
+
+def cmd_noop(s: "Session", text: str, _second: str) -> "Result":
+    return _result()()
+
+
+def cmd_unsupported(s: "Session", text: str, second: str) -> "Result":
+    raise errors.NotSupportedError(f"'{text.split()[0]}' is not supported by hiveish")
+
+
+def cmd_explain(s: "Session", text: str, _second: str) -> "Result":
+    Result = _result()
+    m = re.match(r"(?is)\s*explain\s+((?:extended|formatted|dependency|authorization|analyze|vectorization)\s+)?(.*)$", text)
+    mode = (m.group(1) or "").strip().lower()
+    body = m.group(2)
+    tree = s.parse(body)
+    if isinstance(tree, (exp.Insert, exp.MultitableInserts)):
+        inserts = tree.expressions if isinstance(tree, exp.MultitableInserts) else [tree]
+        lines = []
+        for ins in inserts:
+            q = ins.expression
+            if isinstance(tree, exp.MultitableInserts) and q.args.get("from_") is None:
+                q = q.copy()
+                q.set("from_", exp.From(this=tree.args["source"].copy()))
+            lines.append(f"Insert into {ins.this.sql('hive')} ({'OVERWRITE' if ins.args.get('overwrite') else 'INTO'})")
+            lines.extend(s.plan(q, body).explain(mode == "extended"))
+    elif isinstance(tree, exp.Query):
+        lines = s.plan(tree, body).explain(mode == "extended")
+    else:
+        lines = [f"Statement: {type(tree).__name__}", "  runs in the session (DDL/utility), no query plan"]
+    return Result.rows(["Explain"], [(line,) for line in lines])
+
+
+def cmd_source(s: "Session", text: str, _second: str) -> "Result":
+    path = text.split(None, 1)[1].strip().strip("'\"") if len(text.split(None, 1)) > 1 else ""
+    try:
+        with open(path, encoding="utf-8") as f:
+            script = f.read()
+    except OSError as e:
+        raise errors.ExecutionError(f"Cannot read {path}: {e.strerror}") from e
+    last = _result()()
+    for _stmt, result in s.execute_script(script):
+        last = result
+    return last
+
+
+def _lazy(module: str, name: str) -> Callable:
+    def call(s, text, second):
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(s, text, second)
+    return call
+
+
+TEXT_COMMANDS: dict[str, Callable] = {
+    "set": cmd_set,
+    "reset": cmd_reset,
+    "use": cmd_use,
+    "explain": cmd_explain,
+    "source": cmd_source,
+    "show": _lazy("hiveish.show", "cmd_show"),
+    "describe": _lazy("hiveish.show", "cmd_describe"),
+    "desc": _lazy("hiveish.show", "cmd_describe"),
+    "msck": _lazy("hiveish.ddl", "cmd_msck"),
+    "load": _lazy("hiveish.dml", "cmd_load"),
+    "alter": _lazy("hiveish.ddl", "cmd_alter"),
+    "create": _lazy("hiveish.ddl", "cmd_create_text"),
+    "drop": _lazy("hiveish.ddl", "cmd_drop_text"),
+    "truncate": _lazy("hiveish.ddl", "cmd_truncate"),
+    "analyze": cmd_noop,
+    "add": cmd_noop,
+    "delete": cmd_unsupported,
+    "update": cmd_unsupported,
+    "dfs": cmd_unsupported,
+    "grant": cmd_unsupported,
+    "revoke": cmd_unsupported,
+}
+
+
+def run_tree(s: "Session", tree: exp.Expression, text: str) -> "Result":
+    from hiveish import ddl, dml
+
+    if isinstance(tree, (exp.Insert, exp.MultitableInserts)):
+        return dml.run_insert(s, tree, text)
+    if isinstance(tree, exp.Query):
+        return s.run_query(tree, text)
+    if isinstance(tree, exp.Create):
+        return ddl.run_create(s, tree, text)
+    if isinstance(tree, exp.Drop):
+        return ddl.run_drop(s, tree, text)
+    if isinstance(tree, exp.Use):
+        s.use(tree.name)
+        return _result()()
+    if isinstance(tree, exp.Command):
+        raise errors.ParseException(f"cannot recognize input near '{tree.name}'", 1, 0)
+    raise errors.NotSupportedError(f"Statement not supported: {type(tree).__name__}")
+
+
+__all__ = ["TEXT_COMMANDS", "run_tree", "KNOWN"]

@@ -1,0 +1,346 @@
+"""PEP 249 connection and cursor over a `Session`; rows stream from Arrow batches."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from typing import Any, Iterator, Mapping, Sequence
+
+import pyarrow as pa
+
+from hiveish import errors
+from hiveish.session import Result, Session
+
+
+def quote_literal(value: Any) -> str:
+    """A HiveQL literal for a Python value (strings escaped, never interpolated raw)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return f"CAST('{value}' AS DOUBLE)"
+        return repr(value)
+    if isinstance(value, decimal.Decimal):
+        return f"{value}BD"
+    if isinstance(value, datetime.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, datetime.date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "unhex('" + bytes(value).hex() + "')"
+    text = str(value)
+    out = ["'"]
+    for ch in text:
+        if ch == "'":
+            out.append("\\'")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\0":
+            out.append("\\0")
+        else:
+            out.append(ch)
+    out.append("'")
+    return "".join(out)
+
+
+def bind_parameters(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> str:
+    """Replace `%s` / `%(name)s` outside quoted literals; `%%` becomes `%`.
+
+    A lone `%` inside a literal (`LIKE 'a%'`) is left untouched.
+    """
+    if params is None:
+        return sql
+    out: list[str] = []
+    i, n = 0, len(sql)
+    quote: str | None = None
+    positional = iter(params) if not isinstance(params, Mapping) else None
+    while i < n:
+        ch = sql[i]
+        if quote:
+            if ch == "%" and sql.startswith("%%", i):
+                out.append("%")  # `%%` is the escape everywhere; a lone `%` in a literal is kept
+                i += 2
+                continue
+            out.append(ch)
+            if ch == "\\" and i + 1 < n:
+                out.append(sql[i + 1])
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+            i += 1
+            continue
+        if ch in ("'", '"', "`"):
+            quote = ch
+            out.append(ch)
+            i += 1
+            continue
+        if ch == "%" and i + 1 < n:
+            nxt = sql[i + 1]
+            if nxt == "%":
+                out.append("%")
+                i += 2
+                continue
+            if nxt == "s":
+                if positional is None:
+                    raise errors.ProgrammingError("Positional %s placeholder used with a mapping of parameters")
+                try:
+                    out.append(quote_literal(next(positional)))
+                except StopIteration:
+                    raise errors.ProgrammingError("Not enough parameters for the SQL statement") from None
+                i += 2
+                continue
+            if nxt == "(":
+                end = sql.find(")s", i)
+                if end < 0:
+                    raise errors.ProgrammingError("Malformed %(name)s placeholder")
+                name = sql[i + 2:end]
+                if not isinstance(params, Mapping):
+                    raise errors.ProgrammingError("Named placeholder used with a sequence of parameters")
+                if name not in params:
+                    raise errors.ProgrammingError(f"Missing parameter '{name}'")
+                out.append(quote_literal(params[name]))
+                i = end + 2
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+class Connection:
+    def __init__(self, warehouse: str | None = None, metastore: str | None = None, database: str = "default",
+                 hivevar: dict[str, str] | None = None, settings: dict[str, Any] | None = None) -> None:
+        conf = {}
+        for k, v in (settings or {}).items():
+            key = k if "." in k else k.replace("_", ".")
+            conf[key] = str(v)
+        self.session = Session(warehouse=warehouse, metastore=metastore, database=database, settings=conf,
+                               hivevar=hivevar)
+        self._closed = False
+        self._cursors: list[Cursor] = []
+
+    # PEP 249 exceptions as connection attributes (optional extension)
+    Error = errors.Error
+    Warning = errors.Warning
+    InterfaceError = errors.InterfaceError
+    DatabaseError = errors.DatabaseError
+    DataError = errors.DataError
+    OperationalError = errors.OperationalError
+    IntegrityError = errors.IntegrityError
+    InternalError = errors.InternalError
+    ProgrammingError = errors.ProgrammingError
+    NotSupportedError = errors.NotSupportedError
+
+    def _check(self) -> None:
+        if self._closed:
+            raise errors.InterfaceError("Connection is closed")
+
+    def close(self) -> None:
+        if self._closed:
+            raise errors.Error("Connection already closed")
+        for c in list(self._cursors):
+            c._close_quietly()
+        self.session.close()
+        self._closed = True
+
+    def commit(self) -> None:
+        """Every statement commits on its own (autocommit), as in Hive."""
+        self._check()
+
+    def rollback(self) -> None:
+        self._check()
+        raise errors.NotSupportedError("hiveish has no multi-statement transactions; each statement commits")
+
+    def cursor(self) -> "Cursor":
+        self._check()
+        c = Cursor(self)
+        self._cursors.append(c)
+        return c
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._closed:
+            self.close()
+
+
+class Cursor:
+    arraysize = 1
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.arraysize = 1
+        self._result: Result | None = None
+        self._batches: Iterator[pa.RecordBatch] | None = None
+        self._rows: list[tuple] = []
+        self._pos = 0
+        self._pending_batch: pa.RecordBatch | None = None
+        self.rowcount = -1
+        self.description: list[tuple] | None = None
+        self._closed = False
+        self.lastrowid = None
+
+    def _check(self) -> None:
+        if self._closed:
+            raise errors.InterfaceError("Cursor is closed")
+        self.connection._check()
+
+    # -- execution ---------------------------------------------------------------------------
+    def execute(self, operation: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None) -> "Cursor":
+        self._check()
+        self._reset()
+        sql = bind_parameters(operation, parameters)
+        result = self.connection.session.execute(sql)
+        self._result = result
+        if result.columns:
+            self.description = [(name, typ, None, None, *_prec_scale(typ), True) for name, typ in result.columns]
+            self._batches = iter(result.batches)
+            self.rowcount = -1
+        else:
+            for _ in result.batches:
+                pass
+            self.description = None
+            self.rowcount = result.rowcount
+        return self
+
+    def executemany(self, operation: str, seq_of_parameters) -> "Cursor":
+        self._check()
+        total = 0
+        for params in seq_of_parameters:
+            self.execute(operation, params)
+            if self.rowcount > 0:
+                total += self.rowcount
+        self.rowcount = total
+        self.description = None
+        return self
+
+    def _reset(self) -> None:
+        if self._result is not None and self._batches is not None:
+            close = getattr(self._batches, "close", None)
+            if close:
+                close()
+        self._result = None
+        self._batches = None
+        self._rows = []
+        self._pos = 0
+        self.description = None
+        self.rowcount = -1
+
+    # -- fetching --------------------------------------------------------------------------------
+    def _next_batch(self) -> bool:
+        if self._batches is None:
+            return False
+        for batch in self._batches:
+            if batch.num_rows:
+                self._rows = list(zip(*[c.to_pylist() for c in batch.columns])) if batch.num_columns else \
+                    [()] * batch.num_rows
+                self._pos = 0
+                return True
+        self._batches = None
+        return False
+
+    def _require_result(self) -> None:
+        self._check()
+        if self._result is None or self.description is None:
+            raise errors.ProgrammingError("No result set: execute a query first")
+
+    def fetchone(self) -> tuple | None:
+        self._require_result()
+        if self._pos >= len(self._rows) and not self._next_batch():
+            return None
+        row = self._rows[self._pos]
+        self._pos += 1
+        return row
+
+    def fetchmany(self, size: int | None = None) -> list[tuple]:
+        self._require_result()
+        size = self.arraysize if size is None else size
+        out = []
+        while len(out) < size:
+            if self._pos >= len(self._rows) and not self._next_batch():
+                break
+            take = min(size - len(out), len(self._rows) - self._pos)
+            out.extend(self._rows[self._pos:self._pos + take])
+            self._pos += take
+        return out
+
+    def fetchall(self) -> list[tuple]:
+        self._require_result()
+        out = self._rows[self._pos:]
+        self._pos = len(self._rows)
+        while self._next_batch():
+            out.extend(self._rows)
+            self._pos = len(self._rows)
+        return out
+
+    def fetch_record_batches(self) -> Iterator[pa.RecordBatch]:
+        """Arrow extension: the rest of the result as record batches."""
+        self._require_result()
+        if self._pos < len(self._rows):
+            raise errors.ProgrammingError("Rows were already fetched row by row from the current batch")
+        batches, self._batches = self._batches, None
+        return iter(batches or ())
+
+    def fetch_arrow_table(self) -> pa.Table:
+        """Arrow extension: the rest of the result as one table."""
+        self._require_result()
+        names = [d[0] for d in self.description or []]
+        batches = list(self.fetch_record_batches())
+        if batches:
+            return pa.Table.from_batches(batches)
+        from catalog.types import parse_type
+
+        return pa.table({n: pa.array([], type=parse_type(d[1]).to_arrow()) for n, d in zip(names, self.description)})
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> tuple:
+        row = self.fetchone()
+        if row is None:
+            raise StopIteration
+        return row
+
+    def cancel(self) -> None:
+        if self._result is not None and self._result.cancel is not None:
+            self._result.cancel()
+
+    def setinputsizes(self, sizes) -> None:
+        pass
+
+    def setoutputsize(self, size, column=None) -> None:
+        pass
+
+    def _close_quietly(self) -> None:
+        self._reset()
+        self._closed = True
+
+    def close(self) -> None:
+        if self._closed:
+            raise errors.Error("Cursor already closed")
+        self._close_quietly()
+        if self in self.connection._cursors:
+            self.connection._cursors.remove(self)
+
+    def __enter__(self) -> "Cursor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._closed:
+            self.close()
+
+
+def _prec_scale(typ: str) -> tuple[int | None, int | None]:
+    if typ.startswith("decimal("):
+        p, s = typ[8:-1].split(",")
+        return int(p), int(s)
+    return None, None

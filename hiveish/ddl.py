@@ -1,0 +1,823 @@
+"""DDL: databases, tables, views, partitions; MSCK REPAIR; TRUNCATE."""
+
+from __future__ import annotations
+
+import getpass
+import re
+import time
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from catalog.catalog import absolute_location
+from catalog.model import (
+    EXTERNAL,
+    FILE_FORMATS,
+    JSON_SERDE,
+    MANAGED,
+    OPEN_CSV_SERDE,
+    UNSUPPORTED_FORMATS,
+    VIEW,
+    Column,
+    Database,
+    Partition,
+    StorageDescriptor,
+    Table,
+)
+from catalog.paths import parse_partition_name, partition_name
+from catalog.types import TypeParseError, duck_to_hive, parse_type
+from hiveish import errors
+
+if TYPE_CHECKING:
+    from hiveish.session import Result, Session
+
+
+def _ok():
+    from hiveish.session import Result
+
+    return Result()
+
+
+def unquote(s: str) -> str:
+    s = s.strip()
+    if len(s) >= 2 and s[0] in "'\"" and s[-1] == s[0]:
+        body = s[1:-1]
+        return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}.get(m.group(1), m.group(1)), body)
+    if len(s) >= 2 and s[0] == "`" and s[-1] == "`":
+        return s[1:-1]
+    return s
+
+
+def hive_type_of(dt: exp.DataType) -> str:
+    try:
+        return str(parse_type(dt.sql("hive")))
+    except TypeParseError as e:
+        raise errors.SemanticException(str(e)) from None
+
+
+def split_name(s: "Session", name: str) -> tuple[str, str]:
+    name = name.replace("`", "")
+    if "." in name:
+        db, tbl = name.split(".", 1)
+        return db.lower(), tbl.lower()
+    return s.current_db, name.lower()
+
+
+def get_table(s: "Session", name: str) -> Table:
+    db, tbl = split_name(s, name)
+    t = s.metastore.get_table(db, tbl)
+    if t is None:
+        raise errors.TableNotFound(name.replace("`", ""))
+    return t
+
+
+def _lit(e: exp.Expression | None) -> str | None:
+    if e is None:
+        return None
+    if isinstance(e, exp.Literal):
+        return e.this
+    return e.name
+
+
+# -- CREATE ---------------------------------------------------------------------------------
+
+
+def cmd_create_text(s: "Session", text: str, second: str) -> "Result | None":
+    if second in ("database", "schema"):
+        return create_database(s, text)
+    if second == "function" or re.match(r"(?is)\s*create\s+temporary\s+function", text):
+        raise errors.NotSupportedError("CREATE FUNCTION is not supported (no Java UDFs in hiveish)")
+    if re.match(r"(?is)\s*create\s+(or\s+replace\s+)?(materialized\s+)?view", text):
+        return create_view_text(s, text)
+    return None
+
+
+def create_database(s: "Session", text: str) -> "Result":
+    m = re.match(r"(?is)\s*create\s+(?:database|schema)\s+(if\s+not\s+exists\s+)?`?(\w+)`?(.*)$", text)
+    if not m:
+        raise errors.ParseException("cannot recognize input near 'create' 'database'", 1, 0)
+    name = m.group(2).lower()
+    rest = m.group(3)
+    comment = re.search(r"(?is)comment\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")", rest)
+    location = re.search(r"(?is)location\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")", rest)
+    props = re.search(r"(?is)with\s+dbproperties\s*\((.*)\)", rest)
+    with s.metastore.transaction():
+        if s.metastore.get_database(name) is not None:
+            if m.group(1):
+                return _ok()
+            raise errors.AlreadyExists(f"Database {name} already exists", code=10242)
+        loc = absolute_location(unquote(location.group(1))) if location else s.catalog.database_location(name)
+        db = Database(name, loc, unquote(comment.group(1)) if comment else None, getpass.getuser(),
+                      _props(props.group(1)) if props else {})
+        s.metastore.create_database(db)
+        s.catalog.fs(loc).mkdirs(loc)
+    return _ok()
+
+
+def _props(text: str) -> dict[str, str]:
+    pairs = re.findall(r"('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\s*=\s*('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")", text)
+    return {unquote(k): unquote(v) for k, v in pairs}
+
+
+def _column_defs(schema: exp.Schema) -> list[Column]:
+    cols = []
+    for cd in schema.expressions:
+        if isinstance(cd, exp.Identifier):
+            cols.append(Column(cd.name, "string"))
+            continue
+        if not isinstance(cd, exp.ColumnDef):
+            continue
+        comment = None
+        for c in cd.args.get("constraints") or []:
+            if isinstance(c.kind, exp.CommentColumnConstraint):
+                comment = _lit(c.kind.this)
+        kind = cd.args.get("kind")
+        cols.append(Column(cd.name, hive_type_of(kind) if kind is not None else "string", comment))
+    return cols
+
+
+def storage_from_properties(s: "Session", props: list[exp.Expression], sd: StorageDescriptor,
+                            params: dict[str, str]) -> tuple[StorageDescriptor, bool, str | None]:
+    """Apply ROW FORMAT / STORED AS / LOCATION / TBLPROPERTIES; returns (sd, external, comment)."""
+    external = False
+    comment = None
+    fmt_name = None
+    serde = None
+    serde_params: dict[str, str] = {}
+    for p in props:
+        if isinstance(p, exp.ExternalProperty):
+            external = True
+        elif isinstance(p, exp.SchemaCommentProperty):
+            comment = _lit(p.this)
+        elif isinstance(p, exp.FileFormatProperty):
+            if p.this is None and p.expressions:
+                raise errors.NotSupportedError("STORED AS INPUTFORMAT ... OUTPUTFORMAT is not supported")
+            fmt_name = (p.name or _lit(p.this) or "").lower()
+        elif isinstance(p, exp.RowFormatDelimitedProperty):
+            mapping = {"fields": "field.delim", "collection_items": "collection.delim", "map_keys": "mapkey.delim",
+                       "lines": "line.delim", "null": "serialization.null.format", "escaped": "escape.delim"}
+            for arg, key in mapping.items():
+                v = p.args.get(arg)
+                if v is not None:
+                    serde_params[key] = _lit(v)
+            if "field.delim" in serde_params:
+                serde_params["serialization.format"] = serde_params["field.delim"]
+        elif isinstance(p, exp.RowFormatSerdeProperty):
+            serde = _lit(p.this)
+            sp = p.args.get("serde_properties")
+            if sp is not None:
+                for prop in sp.expressions:
+                    serde_params[_lit(prop.this)] = _lit(prop.args.get("value"))
+        elif isinstance(p, exp.LocationProperty):
+            sd.location = absolute_location(_lit(p.this))
+        elif isinstance(p, exp.ClusteredByProperty):
+            sd.bucket_cols = [c.name for c in p.expressions]
+            sd.sort_cols = [(o.this.name, 0 if o.args.get("desc") else 1) for o in (p.args.get("sorted_by") or [])]
+            sd.num_buckets = int(_lit(p.args.get("buckets")) or -1)
+        elif isinstance(p, exp.Property) and not isinstance(p, (exp.TemporaryProperty,)):
+            key = _lit(p.this) if isinstance(p.this, exp.Literal) else p.name
+            if key:
+                params[str(key)] = str(_lit(p.args.get("value")))
+    if fmt_name:
+        if fmt_name in UNSUPPORTED_FORMATS:
+            raise errors.NotSupportedError(f"STORED AS {fmt_name.upper()} is not supported; use TEXTFILE, PARQUET, ORC or JSONFILE")
+        if fmt_name not in FILE_FORMATS:
+            raise errors.SemanticException(f"Unrecognized file format in STORED AS clause: '{fmt_name.upper()}'")
+        fresh = StorageDescriptor.for_format(fmt_name, sd.location)
+        fresh.num_buckets, fresh.bucket_cols, fresh.sort_cols = sd.num_buckets, sd.bucket_cols, sd.sort_cols
+        sd = fresh
+    if serde:
+        sd.serde = serde
+        if serde == OPEN_CSV_SERDE or serde.endswith("JsonSerDe"):
+            sd.format = "textfile" if serde == OPEN_CSV_SERDE else "jsonfile"
+        elif "parquet" in serde.lower():
+            sd = StorageDescriptor.for_format("parquet", sd.location)
+        elif "orc" in serde.lower():
+            sd = StorageDescriptor.for_format("orc", sd.location)
+    sd.serde_params.update(serde_params)
+    return sd, external, comment
+
+
+def _default_sd(s: "Session") -> StorageDescriptor:
+    name = (s.settings.get("hive.default.fileformat") or "textfile").lower()
+    return StorageDescriptor.for_format(name if name in FILE_FORMATS else "textfile")
+
+
+def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
+    kind = (tree.args.get("kind") or "").upper()
+    if kind == "VIEW":
+        return create_view(s, tree, text)
+    if kind not in ("TABLE", ""):
+        raise errors.NotSupportedError(f"CREATE {kind} is not supported")
+    target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    db_name = (target.db or s.current_db).lower()
+    name = target.name.lower()
+    props = list(tree.args["properties"].expressions) if tree.args.get("properties") else []
+    like = next((p for p in props if isinstance(p, exp.LikeProperty)), None)
+    temporary = any(isinstance(p, exp.TemporaryProperty) for p in props)
+    with s.metastore.transaction():
+        db = s.metastore.get_database(db_name)
+        if db is None:
+            raise errors.DatabaseNotFound(db_name)
+        if s.metastore.get_table(db_name, name) is not None:
+            if tree.args.get("exists"):
+                return _ok()
+            raise errors.AlreadyExists(f"Table {db_name}.{name} already exists", code=10073)
+        params: dict[str, str] = {}
+        if like is not None:
+            src = get_table(s, like.this.sql("hive"))
+            sd = src.sd.copy(location="")
+            sd, external, comment = storage_from_properties(s, props, sd, params)
+            table = Table(db_name, name, EXTERNAL if external else MANAGED, [Column(c.name, c.type, c.comment) for c in src.columns],
+                          [Column(c.name, c.type, c.comment) for c in src.partition_keys], sd,
+                          {k: v for k, v in src.params.items() if k not in ("transient_lastDdlTime",)} | params)
+        else:
+            sd, external, comment = storage_from_properties(s, props, _default_sd(s), params)
+            cols = _column_defs(tree.this) if isinstance(tree.this, exp.Schema) else []
+            parts: list[Column] = []
+            for p in props:
+                if isinstance(p, exp.PartitionedByProperty):
+                    parts = _column_defs(p.this)
+            seen = set()
+            for c in cols + parts:
+                if c.name.lower() in seen:
+                    raise errors.SemanticException(f"[Error 10036]: Duplicate column name: {c.name}")
+                seen.add(c.name.lower())
+            table = Table(db_name, name, EXTERNAL if external else MANAGED, cols, parts, sd, params, comment=comment)
+        table.owner = getpass.getuser()
+        table.create_time = int(time.time())
+        table.temporary = temporary
+        if not table.sd.location:
+            table.sd.location = s.catalog.default_table_location(db, name)
+        if table.is_external:
+            table.params["EXTERNAL"] = "TRUE"
+        query = tree.args.get("expression")
+        if query is not None:
+            from hiveish import dml
+
+            if table.is_external:
+                raise errors.SemanticException("[Error 10070]: CREATE-TABLE-AS-SELECT cannot create external table")
+            return dml.create_table_as(s, table, query, text)
+        if not table.columns and not table.is_view:
+            raise errors.SemanticException(f"[Error 10043]: Either list of columns or a custom serializer should be specified for table {name}")
+        s.metastore.create_table(table)
+        s.catalog.fs(table.sd.location).mkdirs(table.sd.location)
+    return _ok()
+
+
+def create_view_text(s: "Session", text: str) -> "Result":
+    tree = s.parse(text)
+    if not isinstance(tree, exp.Create):
+        raise errors.ParseException("cannot recognize input near 'create' 'view'", 1, 0)
+    return create_view(s, tree, text)
+
+
+def _query_text(text: str) -> str:
+    m = re.search(r"(?is)\bas\s+((?:select|with|from|\()[\s\S]*)$", text)
+    return m.group(1).strip() if m else text
+
+
+def create_view(s: "Session", tree: exp.Create, text: str) -> "Result":
+    target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    db_name = (target.db or s.current_db).lower()
+    name = target.name.lower()
+    query = tree.args.get("expression")
+    view_text = _query_text(text)
+    with s.metastore.transaction():
+        if s.metastore.get_database(db_name) is None:
+            raise errors.DatabaseNotFound(db_name)
+        existing = s.metastore.get_table(db_name, name)
+        if existing is not None:
+            if tree.args.get("exists"):
+                return _ok()
+            if not tree.args.get("replace"):
+                raise errors.AlreadyExists(f"Table {db_name}.{name} already exists", code=10073)
+            if not existing.is_view:
+                raise errors.SemanticException(f"Existing table is not a view: {name}")
+        # plan the query once: checks tables/columns and gives the column types
+        plan = s.plan(query, view_text)
+        types = [str(duck_to_hive(t)) for t in s.executor.describe(plan)]
+        names = plan.column_names if len(plan.column_names) == len(types) else [f"_c{i}" for i in range(len(types))]
+        declared = _column_defs(tree.this) if isinstance(tree.this, exp.Schema) else []
+        if declared:
+            if len(declared) != len(names):
+                raise errors.SemanticException("[Error 10059]: The number of columns produced by the SELECT clause does not match the number of column names specified by CREATE VIEW")
+            cols = [Column(d.name, t, d.comment) for d, t in zip(declared, types)]
+        else:
+            cols = [Column(n, t) for n, t in zip(names, types)]
+        props = list(tree.args["properties"].expressions) if tree.args.get("properties") else []
+        params: dict[str, str] = {}
+        comment = None
+        for p in props:
+            if isinstance(p, exp.SchemaCommentProperty):
+                comment = _lit(p.this)
+            elif isinstance(p, exp.Property):
+                key = _lit(p.this) if isinstance(p.this, exp.Literal) else p.name
+                params[str(key)] = str(_lit(p.args.get("value")))
+        view = Table(db_name, name, VIEW, cols, [], StorageDescriptor(location="", format="", serde=""), params,
+                     owner=getpass.getuser(), create_time=int(time.time()), comment=comment,
+                     view_original_text=view_text, view_expanded_text=view_text)
+        if existing is not None:
+            s.metastore.drop_table(db_name, name)
+        s.metastore.create_table(view)
+    return _ok()
+
+
+# -- DROP -------------------------------------------------------------------------------------
+
+
+def cmd_drop_text(s: "Session", text: str, second: str) -> "Result | None":
+    if second in ("database", "schema"):
+        m = re.match(r"(?is)\s*drop\s+(?:database|schema)\s+(if\s+exists\s+)?`?(\w+)`?\s*(cascade|restrict)?\s*$", text)
+        if not m:
+            raise errors.ParseException("cannot recognize input near 'drop' 'database'", 1, 0)
+        return drop_database(s, m.group(2).lower(), bool(m.group(1)), (m.group(3) or "").lower() == "cascade")
+    if second in ("function", "temporary", "macro", "index"):
+        return _ok()
+    return None
+
+
+def drop_database(s: "Session", name: str, if_exists: bool, cascade: bool) -> "Result":
+    if name == "default":
+        raise errors.SemanticException("Can not drop default database")
+    with s.metastore.transaction():
+        db = s.metastore.get_database(name)
+        if db is None:
+            if if_exists:
+                return _ok()
+            raise errors.DatabaseNotFound(name)
+        tables = s.metastore.list_tables(name)
+        if tables and not cascade:
+            raise errors.ExecutionError(f"InvalidOperationException(message:Database {name} is not empty. One or more tables exist.)")
+        managed_paths = []
+        for t in tables:
+            table = s.metastore.get_table(name, t)
+            if table and table.table_type == MANAGED:
+                managed_paths.append(table.sd.location)
+            s.metastore.drop_table(name, t)
+        s.metastore.drop_database(name)
+    for p in managed_paths + [db.location]:
+        s.catalog.fs(p).delete(p, recursive=True)
+    if s.current_db == name:
+        s.current_db = "default"
+    return _ok()
+
+
+def run_drop(s: "Session", tree: exp.Drop, text: str) -> "Result":
+    kind = (tree.args.get("kind") or "").upper()
+    if kind in ("DATABASE", "SCHEMA"):
+        return drop_database(s, tree.this.name.lower() if tree.this else tree.name.lower(),
+                             bool(tree.args.get("exists")), bool(tree.args.get("cascade")))
+    if kind not in ("TABLE", "VIEW"):
+        raise errors.NotSupportedError(f"DROP {kind} is not supported")
+    tables = tree.args.get("tables") or [tree.this]
+    to_delete = []
+    with s.metastore.transaction():
+        for target in tables:
+            db = (target.db or s.current_db).lower()
+            t = s.metastore.get_table(db, target.name)
+            if t is None:
+                if tree.args.get("exists") or s.settings.get_bool("hive.exec.drop.ignorenonexistent"):
+                    continue
+                raise errors.TableNotFound(target.name)
+            if kind == "VIEW" and not t.is_view:
+                raise errors.SemanticException("[Error 10131]: To drop a base table you need to use DROP TABLE instead of DROP VIEW")
+            if kind == "TABLE" and t.is_view:
+                raise errors.SemanticException("[Error 10132]: To drop a view you need to use DROP VIEW")
+            if t.table_type == MANAGED:
+                to_delete.append(t.sd.location)
+                for p in s.metastore.list_partitions(t.db, t.name):
+                    if p.sd.location and not p.sd.location.startswith(t.sd.location + "/"):
+                        to_delete.append(p.sd.location)
+            s.metastore.drop_table(t.db, t.name)
+    for path in to_delete:
+        if path:
+            s.catalog.fs(path).delete(path, recursive=True)
+    return _ok()
+
+
+# -- partitions --------------------------------------------------------------------------------
+
+
+_PSPEC = re.compile(r"(?is)partition\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
+
+
+def parse_spec(text: str) -> list[tuple[str, str, str | None]]:
+    """`k='v', k2 > 3` -> [(key, op, value)] (value None for a bare key)."""
+    out = []
+    for item in _split_commas(text):
+        m = re.match(r"(?s)\s*`?([\w]+)`?\s*(<=>|<>|!=|>=|<=|=|<|>)\s*(.+?)\s*$", item)
+        if m:
+            val = m.group(3)
+            out.append((m.group(1).lower(), m.group(2), unquote(val) if val[0] in "'\"" else val))
+        elif item.strip():
+            out.append((item.strip().strip("`").lower(), "", None))
+    return out
+
+
+def _split_commas(text: str) -> list[str]:
+    out, buf, quote = [], [], None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            buf.append(ch)
+            if ch == "\\" and i + 1 < len(text):
+                buf.append(text[i + 1])
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+            buf.append(ch)
+        elif ch == ",":
+            out.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    out.append("".join(buf))
+    return out
+
+
+def normalize_value(s: "Session", key: Column, value: str) -> str:
+    """Partition values are stored as text; typed keys are normalized (e.g. int '01' -> '1')."""
+    t = parse_type(key.type)
+    if t.is_integral:
+        try:
+            return str(int(value))
+        except ValueError:
+            return value
+    return value
+
+
+def full_spec(s: "Session", t: Table, spec: list[tuple[str, str, str | None]]) -> list[str]:
+    values = {k: v for k, op, v in spec}
+    if set(values) != {k.name.lower() for k in t.partition_keys} or any(v is None for v in values.values()):
+        raise errors.SemanticException(f"[Error 10006]: Partition not found {spec_text(spec)}" if values else
+                                       "partition spec is invalid")
+    return [normalize_value(s, k, values[k.name.lower()]) for k in t.partition_keys]
+
+
+def spec_text(spec) -> str:
+    return "{" + ", ".join(f"{k}={v}" for k, _, v in spec) + "}"
+
+
+def matching_partitions(s: "Session", t: Table, spec: list[tuple[str, str, str | None]]) -> list[Partition]:
+    """Partitions whose values satisfy every comparison (typed by the key's type)."""
+    keys = {k.name.lower(): (i, parse_type(k.type)) for i, k in enumerate(t.partition_keys)}
+    for k, _, _ in spec:
+        if k not in keys:
+            raise errors.SemanticException(f"[Error 10006]: Partition not found {spec_text(spec)}")
+    out = []
+    for p in s.metastore.list_partitions(t.db, t.name):
+        ok = True
+        for k, op, v in spec:
+            i, typ = keys[k]
+            a, b = p.values[i], v
+            if typ.is_numeric:
+                try:
+                    a, b = float(a), float(b)
+                except (TypeError, ValueError):
+                    ok = False
+                    break
+            ok = {"=": a == b, "<=>": a == b, "<>": a != b, "!=": a != b, "<": a < b, ">": a > b,
+                  "<=": a <= b, ">=": a >= b}.get(op or "=", False)
+            if not ok:
+                break
+        if ok:
+            out.append(p)
+    return out
+
+
+def add_partition(s: "Session", t: Table, values: list[str], location: str | None, if_not_exists: bool) -> None:
+    name = partition_name([k.name for k in t.partition_keys], values)
+    if s.metastore.get_partition(t.db, t.name, name) is not None:
+        if if_not_exists:
+            return
+        raise errors.AlreadyExists(f"Partition already exists: {name}", code=10018)
+    loc = absolute_location(location) if location else s.catalog.partition_location(t, values)
+    sd = t.sd.copy(location=loc)
+    s.metastore.add_partition(t.db, t.name, name, Partition(values, sd, {}, int(time.time())))
+    if not location:
+        s.catalog.fs(loc).mkdirs(loc)
+
+
+def cmd_alter(s: "Session", text: str, second: str) -> "Result":
+    if second in ("database", "schema"):
+        return alter_database(s, text)
+    if second == "view":
+        m = re.match(r"(?is)\s*alter\s+view\s+([\w.`]+)\s+as\s+(.*)$", text)
+        if m:
+            return create_view_text(s, f"CREATE OR REPLACE VIEW {m.group(1)} AS {m.group(2)}")
+        m = re.match(r"(?is)\s*alter\s+view\s+([\w.`]+)\s+(.*)$", text)
+        if not m:
+            raise errors.ParseException("cannot recognize input near 'alter' 'view'", 1, 0)
+        return alter_table(s, m.group(1), m.group(2))
+    m = re.match(r"(?is)\s*alter\s+table\s+([\w.`]+)\s+(.*)$", text)
+    if not m:
+        raise errors.ParseException("cannot recognize input near 'alter'", 1, 0)
+    return alter_table(s, m.group(1), m.group(2))
+
+
+def alter_database(s: "Session", text: str) -> "Result":
+    m = re.match(r"(?is)\s*alter\s+(?:database|schema)\s+`?(\w+)`?\s+set\s+(dbproperties|owner|location)\s+(.*)$", text)
+    if not m:
+        raise errors.ParseException("cannot recognize input near 'alter' 'database'", 1, 0)
+    with s.metastore.transaction():
+        db = s.metastore.get_database(m.group(1))
+        if db is None:
+            raise errors.DatabaseNotFound(m.group(1))
+        what = m.group(2).lower()
+        if what == "dbproperties":
+            db.params.update(_props(m.group(3)))
+        elif what == "owner":
+            db.owner = m.group(3).split()[-1]
+        else:
+            db.location = absolute_location(unquote(m.group(3)))
+        s.metastore.alter_database(db)
+    return _ok()
+
+
+def alter_table(s: "Session", name: str, rest: str) -> "Result":
+    with s.metastore.transaction():
+        t = get_table(s, name)
+        _alter(s, t, rest.strip())
+    return _ok()
+
+
+def _alter(s: "Session", t: Table, rest: str) -> None:
+    r = rest
+    low = r.lower()
+    if m := re.match(r"(?is)rename\s+to\s+([\w.`]+)$", r):
+        new_db, new_name = split_name(s, m.group(1))
+        if "." not in m.group(1):
+            new_db = t.db
+        if s.metastore.get_table(new_db, new_name) is not None:
+            raise errors.AlreadyExists(f"Table {new_db}.{new_name} already exists", code=10073)
+        old_db, old_name, old_loc = t.db, t.name, t.sd.location
+        t.db, t.name = new_db, new_name
+        moved = False
+        if t.table_type == MANAGED and old_loc:
+            db = s.metastore.get_database(new_db)
+            new_loc = s.catalog.default_table_location(db, new_name)
+            fs = s.catalog.fs(old_loc)
+            if fs.exists(old_loc) and not fs.exists(new_loc):
+                fs.rename(old_loc, new_loc)
+                moved = True
+            t.sd.location = new_loc
+        s.metastore.alter_table(t, old_db, old_name)
+        if moved:
+            for p in s.metastore.list_partitions(t.db, t.name):
+                if p.sd.location.startswith(old_loc + "/"):
+                    p.sd.location = t.sd.location + p.sd.location[len(old_loc):]
+                    s.metastore.alter_partition(t.db, t.name, partition_name([k.name for k in t.partition_keys], p.values), p)
+        return
+    if m := re.match(r"(?is)(add|replace)\s+columns\s*\((.*)\)\s*(cascade|restrict)?\s*$", r):
+        import sqlglot
+
+        from planner.dialect import HiveQL
+
+        schema = sqlglot.parse_one(f"CREATE TABLE __x ({m.group(2)})", read=HiveQL).this
+        cols = _column_defs(schema)
+        if m.group(1).lower() == "add":
+            existing = {c.name.lower() for c in t.all_columns}
+            for c in cols:
+                if c.name.lower() in existing:
+                    raise errors.SemanticException(f"[Error 10036]: Duplicate column name: {c.name}")
+            t.columns.extend(cols)
+        else:
+            t.columns = cols
+        s.metastore.alter_table(t)
+        return
+    if m := re.match(r"(?is)change\s+(?:column\s+)?`?(\w+)`?\s+`?(\w+)`?\s+(.+?)(?:\s+comment\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))?(\s+first|\s+after\s+`?\w+`?)?\s*(cascade|restrict)?\s*$", r):
+        old, new, typ = m.group(1).lower(), m.group(2), m.group(3)
+        try:
+            typ = str(parse_type(typ))
+        except TypeParseError as e:
+            raise errors.SemanticException(str(e)) from None
+        idx = next((i for i, c in enumerate(t.columns) if c.name.lower() == old), None)
+        if idx is None:
+            raise errors.SemanticException(f"[Error 10002]: Invalid column reference {old}")
+        col = t.columns.pop(idx)
+        col.name, col.type = new, typ
+        if m.group(4):
+            col.comment = unquote(m.group(4))
+        pos = (m.group(5) or "").strip().lower()
+        if pos == "first":
+            t.columns.insert(0, col)
+        elif pos.startswith("after"):
+            after = pos.split()[-1].strip("`")
+            j = next((i for i, c in enumerate(t.columns) if c.name.lower() == after), len(t.columns) - 1)
+            t.columns.insert(j + 1, col)
+        else:
+            t.columns.insert(idx, col)
+        s.metastore.alter_table(t)
+        return
+    if m := re.match(r"(?is)add\s+(if\s+not\s+exists\s+)?(.*)$", r):
+        body = m.group(2)
+        items = re.findall(r"(?is)partition\s*\(((?:[^()'\"]|'[^']*'|\"[^\"]*\")*)\)\s*(?:location\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))?", body)
+        if not items:
+            raise errors.ParseException("cannot recognize input near 'add'", 1, 0)
+        for spec_s, loc in items:
+            values = full_spec(s, t, parse_spec(spec_s))
+            add_partition(s, t, values, unquote(loc) if loc else None, bool(m.group(1)))
+        return
+    if m := re.match(r"(?is)drop\s+(if\s+exists\s+)?(.*?)(\s+purge)?\s*$", r):
+        specs = re.findall(r"(?is)partition\s*\(((?:[^()'\"]|'[^']*'|\"[^\"]*\")*)\)", m.group(2))
+        if not specs:
+            raise errors.ParseException("cannot recognize input near 'drop'", 1, 0)
+        dropped = []
+        for spec_s in specs:
+            parts = matching_partitions(s, t, parse_spec(spec_s))
+            if not parts and not m.group(1):
+                raise errors.SemanticException(f"[Error 10006]: Partition not found ({spec_s.strip()})")
+            dropped.extend(parts)
+        keys = [k.name for k in t.partition_keys]
+        paths = []
+        for p in dropped:
+            pname = partition_name(keys, p.values)
+            if s.metastore.get_partition(t.db, t.name, pname) is None:
+                continue
+            s.metastore.drop_partition(t.db, t.name, pname)
+            if t.table_type == MANAGED:
+                paths.append(p.sd.location)
+        for path in paths:
+            s.catalog.fs(path).delete(path, recursive=True)
+        return
+    if m := re.match(r"(?is)partition\s*\(((?:[^()'\"]|'[^']*'|\"[^\"]*\")*)\)\s+(.*)$", r):
+        values = full_spec(s, t, parse_spec(m.group(1)))
+        keys = [k.name for k in t.partition_keys]
+        pname = partition_name(keys, values)
+        p = s.metastore.get_partition(t.db, t.name, pname)
+        if p is None:
+            raise errors.SemanticException(f"[Error 10006]: Partition not found {pname}")
+        sub = m.group(2).strip()
+        if mm := re.match(r"(?is)rename\s+to\s+partition\s*\(((?:[^()'\"]|'[^']*'|\"[^\"]*\")*)\)\s*$", sub):
+            new_values = full_spec(s, t, parse_spec(mm.group(1)))
+            new_name = partition_name(keys, new_values)
+            if s.metastore.get_partition(t.db, t.name, new_name) is not None:
+                raise errors.AlreadyExists(f"Partition already exists: {new_name}", code=10018)
+            old_loc = p.sd.location
+            p.values = new_values
+            if t.table_type == MANAGED and old_loc == s.catalog.partition_location(t, values):
+                new_loc = s.catalog.partition_location(t, new_values)
+                fs = s.catalog.fs(old_loc)
+                if fs.exists(old_loc):
+                    fs.rename(old_loc, new_loc)
+                p.sd.location = new_loc
+            s.metastore.alter_partition(t.db, t.name, pname, p, new_name)
+            return
+        if mm := re.match(r"(?is)set\s+location\s+(.*)$", sub):
+            p.sd.location = absolute_location(unquote(mm.group(1)))
+        elif mm := re.match(r"(?is)set\s+fileformat\s+(\w+)$", sub):
+            p.sd = _format_sd(mm.group(1), p.sd)
+        elif mm := re.match(r"(?is)set\s+serdeproperties\s*\((.*)\)$", sub):
+            p.sd.serde_params.update(_props(mm.group(1)))
+        elif re.match(r"(?is)(change|replace|add)\s+column", sub):
+            _alter(s, t, sub)
+            return
+        else:
+            raise errors.NotSupportedError(f"ALTER TABLE ... PARTITION {sub.split()[0]} is not supported")
+        s.metastore.alter_partition(t.db, t.name, pname, p)
+        return
+    if m := re.match(r"(?is)set\s+tblproperties\s*\((.*)\)\s*$", r):
+        t.params.update(_props(m.group(1)))
+        if t.params.get("EXTERNAL", "").upper() == "TRUE":
+            t.table_type = EXTERNAL
+        elif "EXTERNAL" in t.params and t.params["EXTERNAL"].upper() == "FALSE":
+            t.table_type = MANAGED
+        s.metastore.alter_table(t)
+        return
+    if m := re.match(r"(?is)unset\s+tblproperties\s*(if\s+exists\s*)?\((.*)\)\s*$", r):
+        for k in re.findall(r"'([^']*)'|\"([^\"]*)\"", m.group(2)):
+            t.params.pop(k[0] or k[1], None)
+        s.metastore.alter_table(t)
+        return
+    if m := re.match(r"(?is)set\s+location\s+(.*)$", r):
+        t.sd.location = absolute_location(unquote(m.group(1)))
+        s.metastore.alter_table(t)
+        return
+    if m := re.match(r"(?is)set\s+fileformat\s+(\w+)\s*$", r):
+        t.sd = _format_sd(m.group(1), t.sd)
+        s.metastore.alter_table(t)
+        return
+    if m := re.match(r"(?is)set\s+serdeproperties\s*\((.*)\)\s*$", r):
+        t.sd.serde_params.update(_props(m.group(1)))
+        s.metastore.alter_table(t)
+        return
+    if m := re.match(r"(?is)set\s+serde\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")(?:\s+with\s+serdeproperties\s*\((.*)\))?\s*$", r):
+        t.sd.serde = unquote(m.group(1))
+        if m.group(2):
+            t.sd.serde_params.update(_props(m.group(2)))
+        s.metastore.alter_table(t)
+        return
+    if low.startswith(("touch", "compact", "concatenate", "archive", "unarchive", "enable", "disable",
+                       "not ", "skewed", "clustered", "update statistics")):
+        return
+    raise errors.NotSupportedError(f"ALTER TABLE {r.split()[0] if r else ''} is not supported")
+
+
+def _format_sd(name: str, sd: StorageDescriptor) -> StorageDescriptor:
+    name = name.lower()
+    if name in UNSUPPORTED_FORMATS:
+        raise errors.NotSupportedError(f"File format {name.upper()} is not supported")
+    if name not in FILE_FORMATS:
+        raise errors.SemanticException(f"Unrecognized file format: '{name.upper()}'")
+    new = StorageDescriptor.for_format(name, sd.location)
+    new.num_buckets, new.bucket_cols, new.sort_cols = sd.num_buckets, sd.bucket_cols, sd.sort_cols
+    if name == "textfile":
+        new.serde_params = dict(sd.serde_params)
+    return new
+
+
+# -- TRUNCATE / MSCK ----------------------------------------------------------------------------------
+
+
+def cmd_truncate(s: "Session", text: str, _second: str) -> "Result":
+    m = re.match(r"(?is)\s*truncate\s+table\s+([\w.`]+)\s*(partition\s*\((.*)\))?\s*$", text)
+    if not m:
+        raise errors.ParseException("cannot recognize input near 'truncate'", 1, 0)
+    with s.metastore.transaction():
+        t = get_table(s, m.group(1))
+        if t.table_type != MANAGED:
+            raise errors.SemanticException(f"[Error 10146]: Cannot truncate non-managed table {t.name}.")
+        if m.group(2):
+            locations = [p.sd.location for p in matching_partitions(s, t, parse_spec(m.group(3)))]
+        elif t.is_partitioned:
+            locations = [p.sd.location for p in s.metastore.list_partitions(t.db, t.name)]
+        else:
+            locations = [t.sd.location]
+    for loc in locations:
+        fs = s.catalog.fs(loc)
+        if fs.exists(loc):
+            for child in fs.list(loc):
+                fs.delete(child.path, recursive=True)
+    return _ok()
+
+
+def cmd_msck(s: "Session", text: str, _second: str) -> "Result":
+    from hiveish.session import Result
+
+    m = re.match(r"(?is)\s*msck\s+(repair\s+)?table\s+([\w.`]+)(?:\s+(add|drop|sync)\s+partitions)?\s*$", text)
+    if not m:
+        raise errors.ParseException("cannot recognize input near 'msck'", 1, 0)
+    repair = bool(m.group(1))
+    mode = (m.group(3) or "add").lower()
+    with s.metastore.transaction():
+        t = get_table(s, m.group(2))
+        if not t.is_partitioned:
+            return Result()
+        keys = [k.name.lower() for k in t.partition_keys]
+        found = _scan_partition_dirs(s, t.sd.location, keys)
+        known = {partition_name([k.name for k in t.partition_keys], p.values): p
+                 for p in s.metastore.list_partitions(t.db, t.name)}
+        missing = [n for n in found if n not in known]
+        extra = [n for n in known if not s.catalog.fs(known[n].sd.location).exists(known[n].sd.location)]
+        lines = []
+        if missing and mode in ("add", "sync"):
+            lines.append("Partitions not in metastore:\t" + "\t".join(f"{t.name}:{n}" for n in missing))
+        if extra and mode in ("drop", "sync"):
+            lines.append("Partitions missing from filesystem:\t" + "\t".join(f"{t.name}:{n}" for n in extra))
+        if repair:
+            for n in missing if mode in ("add", "sync") else []:
+                values = [v for _, v in parse_partition_name(n)]
+                add_partition(s, t, values, f"{t.sd.location}/{n}", True)
+                lines.append(f"Repair: Added partition to metastore {t.name}:{n}")
+            for n in extra if mode in ("drop", "sync") else []:
+                s.metastore.drop_partition(t.db, t.name, n)
+                lines.append(f"Repair: Dropped partition from metastore {t.name}:{n}")
+    return Result.rows(["result"], [(line,) for line in lines]) if lines else Result()
+
+
+def _scan_partition_dirs(s: "Session", root: str, keys: list[str]) -> list[str]:
+    fs = s.catalog.fs(root)
+    found: list[str] = []
+
+    def walk(path: str, depth: int, prefix: list[str]) -> None:
+        if depth == len(keys):
+            found.append("/".join(prefix))
+            return
+        try:
+            children = fs.list(path)
+        except FileNotFoundError:
+            return
+        for c in children:
+            base = c.path.rstrip("/").rsplit("/", 1)[-1]
+            if c.is_dir and "=" in base:
+                k = base.split("=", 1)[0]
+                if k.lower() == keys[depth]:
+                    walk(c.path, depth + 1, prefix + [base])
+
+    walk(root, 0, [])
+    # normalize to our canonical escaping
+    out = []
+    for n in found:
+        pairs = parse_partition_name(n)
+        out.append(partition_name([k for k, _ in pairs], [v for _, v in pairs]))
+    return sorted(out)
+
+
+__all__ = ["cmd_alter", "cmd_create_text", "cmd_drop_text", "cmd_msck", "cmd_truncate", "run_create", "run_drop",
+           "JSON_SERDE"]

@@ -1,0 +1,483 @@
+"""Writing data: INSERT (static/dynamic partitions, multi-insert, DIRECTORY), CTAS, LOAD DATA.
+
+Every write stages its files in a hidden directory and commits by rename after
+the whole statement succeeded; the metastore changes of the statement are one
+transaction. A failed statement leaves the old data and partitions in place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from catalog.catalog import absolute_location, is_hidden
+from catalog.formats.writers import write_file
+from catalog.model import Partition, StorageDescriptor, Table
+from catalog.paths import partition_name
+from catalog.types import parse_type
+from hiveish import errors
+from hiveish.ddl import _ok, full_spec, get_table, normalize_value, parse_spec, storage_from_properties, unquote
+from planner.translate import hive_cast_sql
+
+if TYPE_CHECKING:
+    from hiveish.session import Result, Session
+
+
+@dataclass
+class Target:
+    """One directory receiving files: a table, a partition, or a plain directory."""
+
+    location: str
+    sd: StorageDescriptor
+    partition_values: list[str] | None = None
+    staged: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PendingWrite:
+    table: Table | None
+    overwrite: bool
+    staging: str
+    targets: dict[str, Target] = field(default_factory=dict)
+    rows: int = 0
+    # static partition spec that OVERWRITE replaces even when no rows arrive
+    static_values: list[str] | None = None
+
+
+def _staging_dir(base: str) -> str:
+    return f"{base.rstrip('/')}/.hive-staging_hiveish_{uuid.uuid4().hex[:12]}"
+
+
+def _next_name(existing: set[str], base: str = "000000_0", ext: str = "") -> str:
+    name = base + ext
+    i = 1
+    while name in existing:
+        name = f"{base}_copy_{i}{ext}"
+        i += 1
+    return name
+
+
+def dynamic_value(v, typ: str, default_name: str) -> str:
+    from hiveish.formatting import format_value
+
+    if v is None:
+        return default_name
+    s = format_value(v, parse_type(typ))
+    return s if s != "" else default_name
+
+
+# -- staging ----------------------------------------------------------------------------------
+
+
+def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa.Schema, data_types: list[str],
+                 dyn_keys: list[tuple[str, str]], static_values: list[str] | None) -> None:
+    """Write the query's batches into staged files, split by dynamic partition values."""
+    table = pending.table
+    options = {"parquet.compression": s.settings.get("parquet.compression") or "SNAPPY",
+               "orc.compress": s.settings.get("orc.compress") or "ZLIB"}
+    if table is not None:
+        options.update({k: v for k, v in table.params.items() if k in ("parquet.compression", "orc.compress")})
+    ndata = len(data_types)
+    data_schema = pa.schema(list(schema)[:ndata])
+    if not dyn_keys:
+        target = _target_for(s, pending, static_values)
+        fs = s.catalog.fs(pending.staging)
+        staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}"
+        fs.mkdirs(pending.staging)
+
+        def data_batches():
+            for b in result_batches:
+                yield pa.RecordBatch.from_arrays(b.columns[:ndata], schema=data_schema)
+
+        pending.rows += write_file(fs, staged, target.sd.format, target.sd.serde, target.sd.serde_params,
+                                   data_schema, data_types, data_batches(), options)
+        target.staged.append(staged)
+        return
+    # dynamic partitions: group rows by the partition column values
+    default_name = s.settings.get("hive.exec.default.partition.name") or "__HIVE_DEFAULT_PARTITION__"
+    table_rows = pa.Table.from_batches(list(result_batches), schema=schema)
+    key_cols = [table_rows.column(ndata + i) for i in range(len(dyn_keys))]
+    key_strings = [[dynamic_value(v, typ, default_name) for v in col.to_pylist()] for col, (_, typ) in zip(key_cols, dyn_keys)]
+    combos = list(zip(*key_strings)) if key_strings else []
+    groups: dict[tuple, list[int]] = {}
+    for i, combo in enumerate(combos):
+        groups.setdefault(combo, []).append(i)
+    limit = s.settings.get_int("hive.exec.max.dynamic.partitions", 1000)
+    if len(groups) > limit:
+        raise errors.ExecutionError(f"Number of dynamic partitions created is {len(groups)}, which is more than {limit}")
+    data = table_rows.select(list(range(ndata)))
+    fs = s.catalog.fs(pending.staging)
+    fs.mkdirs(pending.staging)
+    for combo, idx in groups.items():
+        values = list(static_values or []) + list(combo)
+        target = _target_for(s, pending, values)
+        part = data.take(pa.array(idx))
+        staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}"
+        pending.rows += write_file(fs, staged, target.sd.format, target.sd.serde, target.sd.serde_params,
+                                   data_schema, data_types, part.to_batches(), options)
+        target.staged.append(staged)
+
+
+def _target_for(s: "Session", pending: PendingWrite, values: list[str] | None) -> Target:
+    table = pending.table
+    if table is None or not table.is_partitioned:
+        key = ""
+        if key not in pending.targets:
+            sd = table.sd if table is not None else pending.targets_sd  # type: ignore[attr-defined]
+            pending.targets[key] = Target(sd.location, sd)
+        return pending.targets[key]
+    name = partition_name([k.name for k in table.partition_keys], values or [])
+    if name not in pending.targets:
+        existing = s.metastore.get_partition(table.db, table.name, name)
+        if existing is not None:
+            pending.targets[name] = Target(existing.sd.location, existing.sd, list(values or []))
+        else:
+            loc = s.catalog.partition_location(table, list(values or []))
+            pending.targets[name] = Target(loc, table.sd.copy(location=loc), list(values or []))
+    return pending.targets[name]
+
+
+# -- commit -----------------------------------------------------------------------------------------
+
+
+def commit(s: "Session", pendings: list[PendingWrite]) -> None:
+    """Move staged files into place and record new partitions, all or nothing."""
+    moved: list[tuple[str, str]] = []  # (from, to) renames done, to undo on failure
+    trash: list[str] = []
+    try:
+        with s.metastore.transaction():
+            for pw in pendings:
+                table = pw.table
+                if pw.overwrite and table is not None and table.is_partitioned and pw.static_values is not None \
+                        and len(pw.static_values) == len(table.partition_keys):
+                    _target_for(s, pw, pw.static_values)
+                for name, target in pw.targets.items():
+                    fs = s.catalog.fs(target.location)
+                    fs.mkdirs(target.location)
+                    if pw.overwrite:
+                        old_dir = f"{pw.staging}/.old_{len(trash)}"
+                        fs.mkdirs(old_dir)
+                        trash.append(old_dir)
+                        for child in fs.list(target.location):
+                            base = child.path.rsplit("/", 1)[-1]
+                            if child.path.rstrip("/") == pw.staging.rstrip("/") or base.startswith(".hive-staging"):
+                                continue
+                            if table is not None and table.is_partitioned and target.partition_values is not None \
+                                    and False:
+                                continue
+                            if not name and table is not None and table.is_partitioned:
+                                continue
+                            dest = f"{old_dir}/{base}"
+                            fs.rename(child.path, dest)
+                            moved.append((child.path, dest))
+                    existing = {c.path.rsplit("/", 1)[-1] for c in fs.list(target.location)}
+                    for staged in target.staged:
+                        fname = _next_name(existing)
+                        existing.add(fname)
+                        dest = f"{target.location}/{fname}"
+                        fs.rename(staged, dest)
+                        moved.append((staged, dest))
+                    if table is not None and table.is_partitioned and target.partition_values is not None:
+                        if s.metastore.get_partition(table.db, table.name, name) is None:
+                            s.metastore.add_partition(table.db, table.name, name,
+                                                      Partition(target.partition_values, target.sd, {}, int(time.time())))
+    except BaseException:
+        for src, dst in reversed(moved):
+            try:
+                s.catalog.fs(dst).rename(dst, src)
+            except Exception:
+                pass
+        raise
+    finally:
+        for pw in pendings:
+            try:
+                s.catalog.fs(pw.staging).delete(pw.staging, recursive=True)
+            except Exception:
+                pass
+
+
+def discard(s: "Session", pendings: list[PendingWrite]) -> None:
+    for pw in pendings:
+        try:
+            s.catalog.fs(pw.staging).delete(pw.staging, recursive=True)
+        except Exception:
+            pass
+
+
+# -- INSERT -------------------------------------------------------------------------------------------
+
+
+def _insert_query(ins: exp.Insert, source: exp.Expression | None) -> exp.Expression:
+    q = ins.expression
+    if isinstance(q, exp.Values):
+        q = exp.select("*").from_(q.copy() if q.alias else exp.Subquery(this=q.copy(), alias=exp.TableAlias(this=exp.to_identifier("__values"))))
+    if source is not None and isinstance(q, exp.Select) and q.args.get("from_") is None:
+        q = q.copy()
+        q.set("from_", exp.From(this=source.copy()))
+    return q
+
+
+def run_insert(s: "Session", tree: exp.Expression, text: str) -> "Result":
+    from hiveish.session import Result
+
+    if isinstance(tree, exp.MultitableInserts):
+        inserts = list(tree.expressions)
+        source = tree.args.get("source")
+    else:
+        inserts = [tree]
+        source = None
+    # a leading WITH on the statement applies to its query
+    pendings: list[PendingWrite] = []
+    try:
+        for ins in inserts:
+            q = _insert_query(ins, source)
+            with_ = tree.args.get("with_") if isinstance(tree, exp.Insert) else None
+            if with_ is not None and isinstance(q, exp.Query) and q.args.get("with_") is None:
+                q = q.copy()
+                q.set("with_", with_.copy())
+            pendings.append(_stage_insert(s, ins, q, text))
+        commit(s, pendings)
+    except BaseException:
+        discard(s, pendings)
+        raise
+    total = sum(p.rows for p in pendings)
+    return Result(rowcount=total, status=f"{total} row(s) affected")
+
+
+def _directory_target(s: "Session", ins: exp.Insert) -> PendingWrite:
+    d = ins.this
+    path = _lit_str(d.this)
+    local = bool(d.args.get("local"))
+    path = absolute_location(path) if local or "://" not in path else path
+    props = d.args.get("row_format")
+    sd = StorageDescriptor.for_format("textfile", path)
+    plist = [props] if props is not None else []
+    for p in (ins.args.get("properties").expressions if ins.args.get("properties") else []):
+        plist.append(p)
+    sd, _, _ = storage_from_properties(s, plist, sd, {})
+    sd.location = path
+    pw = PendingWrite(table=None, overwrite=True, staging=_staging_dir(os.path.dirname(path.rstrip("/")) or "/"))
+    pw.targets_sd = sd  # type: ignore[attr-defined]
+    return pw
+
+
+def _lit_str(e) -> str:
+    return e.this if isinstance(e, exp.Literal) else e.name
+
+
+def _stage_insert(s: "Session", ins: exp.Insert, query: exp.Expression, text: str) -> PendingWrite:
+    target = ins.this
+    if isinstance(target, exp.Directory):
+        pw = _directory_target(s, ins)
+        plan = s.plan(query, text)
+        running = s.executor.run(plan)
+        types = [str(_hive_type_from_arrow(f.type)) for f in running.schema]
+        stage_result(s, pw, running.batches(), running.schema, types, [], None)
+        return pw
+    columns_spec: list[str] | None = None
+    if isinstance(target, exp.Schema):
+        columns_spec = [c.name.lower() for c in target.expressions]
+        target = target.this
+    table = get_table(s, target.sql("hive").split(" ")[0] if target.db else target.name)
+    if table.is_view:
+        raise errors.SemanticException("[Error 10090]: A view cannot be used as target table for LOAD or INSERT")
+    spec_node = target.args.get("partition")
+    static: dict[str, str] = {}
+    dynamic: list[str] = []
+    if spec_node is not None:
+        for e in spec_node.expressions:
+            if isinstance(e, exp.EQ):
+                v = e.expression
+                static[e.this.name.lower()] = v.this if isinstance(v, exp.Literal) else v.sql("hive")
+            else:
+                dynamic.append(e.name.lower())
+    keys = table.partition_keys
+    if table.is_partitioned:
+        if spec_node is None:
+            dynamic = [k.name.lower() for k in keys]
+        if dynamic and not s.settings.get_bool("hive.exec.dynamic.partition"):
+            raise errors.SemanticException("[Error 10094]: Dynamic partition is disabled. Either enable it by setting hive.exec.dynamic.partition=true or specify partition column values")
+        if dynamic and not static and s.settings.get("hive.exec.dynamic.partition.mode") == "strict" and spec_node is not None:
+            raise errors.SemanticException("[Error 10096]: Dynamic partition strict mode requires at least one static partition column. To turn this off set hive.exec.dynamic.partition.mode=nonstrict")
+        order = [k.name.lower() for k in keys]
+        seen_dynamic = False
+        for k in order:
+            if k in static and seen_dynamic:
+                raise errors.SemanticException("[Error 10125]: Partition columns in partition specification are not the same as that defined in the table schema. The names and orders have to be exactly the same.")
+            if k not in static:
+                seen_dynamic = True
+        static_values = [normalize_value(s, k, static[k.name.lower()]) for k in keys if k.name.lower() in static]
+        dyn_keys = [(k.name, k.type) for k in keys if k.name.lower() not in static]
+    else:
+        if spec_node is not None:
+            raise errors.SemanticException("[Error 10035]: Need to specify partition columns because the destination table is partitioned" if False
+                                           else f"Table {table.name} is not partitioned but partition spec exists")
+        static_values, dyn_keys = None, []
+    data_cols = table.columns
+    target_types = [c.type for c in data_cols] + [t for _, t in dyn_keys]
+    plan = s.plan(query, text)
+    src_types = s.executor.describe(plan)
+    expected = len(data_cols) + len(dyn_keys)
+    if columns_spec is not None:
+        # INSERT INTO t (c1, c3): other columns get NULL
+        if len(src_types) != len(columns_spec):
+            raise errors.SemanticException(f"[Error 10044]: Line 1:0 Cannot insert into target table because column number/types are different '{table.name}': Table insclause-0 has {len(columns_spec)} columns, but query has {len(src_types)} columns.")
+        positions = {c: i for i, c in enumerate(columns_spec)}
+        exprs = []
+        for c, typ in zip([c.name.lower() for c in data_cols] + [k.lower() for k, _ in dyn_keys], target_types):
+            i = positions.get(c)
+            exprs.append(hive_cast_sql(f'"c{i}"', src_types[i], typ) if i is not None else
+                         f"CAST(NULL AS {parse_type(typ).to_duckdb()})")
+    else:
+        if len(src_types) != expected:
+            raise errors.SemanticException(
+                f"[Error 10044]: Line 1:0 Cannot insert into target table because column number/types are different "
+                f"'{table.name}': Table insclause-0 has {expected} columns, but query has {len(src_types)} columns.")
+        exprs = [hive_cast_sql(f'"c{i}"', st, tt) for i, (st, tt) in enumerate(zip(src_types, target_types))]
+    aliases = ", ".join(f'"c{i}"' for i in range(len(src_types)))
+    plan.sql = (f"SELECT {', '.join(f'{e} AS {chr(34)}t{i}{chr(34)}' for i, e in enumerate(exprs))} "
+                f"FROM ({plan.sql}) AS __q({aliases})")
+    pw = PendingWrite(table=table, overwrite=bool(ins.args.get("overwrite")), staging=_staging_dir(table.sd.location),
+                      static_values=static_values)
+    running = s.executor.run(plan)
+    stage_result(s, pw, running.batches(), running.schema, [c.type for c in data_cols], dyn_keys, static_values)
+    return pw
+
+
+def _hive_type_from_arrow(t: pa.DataType):
+    from catalog.types import from_arrow
+
+    return from_arrow(t)
+
+
+# -- CTAS -------------------------------------------------------------------------------------------------
+
+
+def create_table_as(s: "Session", table: Table, query: exp.Expression, text: str) -> "Result":
+    from catalog.model import Column
+    from hiveish.session import Result
+
+    if table.is_partitioned:
+        raise errors.SemanticException("[Error 10068]: CREATE-TABLE-AS-SELECT does not support partitioning in the target table")
+    plan = s.plan(query, text)
+    running = s.executor.run(plan)
+    names = plan.column_names if len(plan.column_names) == len(running.schema) else running.schema.names
+    table.columns = [Column(n if n else f"_c{i}", str(_hive_type_from_arrow(f.type)))
+                     for i, (n, f) in enumerate(zip(names, running.schema))]
+    target_schema = pa.schema([pa.field(c.name, parse_type(c.type).to_arrow()) for c in table.columns])
+    pw = PendingWrite(table=table, overwrite=True, staging=_staging_dir(table.sd.location))
+
+    def batches():
+        for b in running.batches():
+            yield pa.RecordBatch.from_arrays([_conform(col, f.type) for col, f in zip(b.columns, target_schema)],
+                                             schema=target_schema)
+
+    s.metastore.create_table(table)
+    try:
+        stage_result(s, pw, batches(), target_schema, [c.type for c in table.columns], [], None)
+        commit(s, [pw])
+    except BaseException:
+        discard(s, [pw])
+        raise
+    return Result(rowcount=pw.rows, status=f"{pw.rows} row(s) affected")
+
+
+def _conform(col: pa.Array, typ: pa.DataType) -> pa.Array:
+    if col.type == typ:
+        return col
+    try:
+        return pc.cast(col, typ)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return col
+
+
+# -- LOAD DATA ---------------------------------------------------------------------------------------------
+
+
+_LOAD = re.compile(r"(?is)\s*load\s+data\s+(local\s+)?inpath\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\s+"
+                   r"(overwrite\s+)?into\s+table\s+([\w.`]+)\s*(?:partition\s*\((.*)\))?\s*"
+                   r"(?:inputformat\s+.*)?$")
+
+
+def cmd_load(s: "Session", text: str, _second: str) -> "Result":
+    m = _LOAD.match(text)
+    if not m:
+        raise errors.ParseException("cannot recognize input near 'load' 'data'", 1, 0)
+    local = bool(m.group(1))
+    path = unquote(m.group(2))
+    overwrite = bool(m.group(3))
+    table = get_table(s, m.group(4))
+    if table.is_view:
+        raise errors.SemanticException("[Error 10090]: A view cannot be used as target table for LOAD or INSERT")
+    if local:
+        path = os.path.abspath(os.path.expanduser(path[7:] if path.startswith("file://") else path))
+        src_fs = s.catalog.fs(path)
+    else:
+        if "://" not in path:
+            path = absolute_location(path)
+        src_fs = s.catalog.fs(path)
+    if not src_fs.exists(path):
+        raise errors.SemanticException(f"[Error 10027]: Line 1:{m.start(2)} Invalid path {m.group(2)}: No files matching path {path}")
+    files = [st.path for st in src_fs.walk_files(path) if not is_hidden(st.path.rsplit("/", 1)[-1])] \
+        if src_fs.is_dir(path) else [path]
+    values = None
+    if table.is_partitioned:
+        if not m.group(5):
+            raise errors.SemanticException("[Error 10062]: Need to specify partition columns because the destination table is partitioned")
+        values = full_spec(s, table, parse_spec(m.group(5)))
+    elif m.group(5):
+        raise errors.SemanticException(f"Table {table.name} is not partitioned but partition spec exists")
+    pw = PendingWrite(table=table, overwrite=overwrite, staging=_staging_dir(table.sd.location), static_values=values)
+    target = _target_for(s, pw, values)
+    fs = s.catalog.fs(pw.staging)
+    fs.mkdirs(pw.staging)
+    try:
+        for i, f in enumerate(files):
+            staged = f"{pw.staging}/{i}_{f.rsplit('/', 1)[-1]}"
+            if local:
+                fs.copy_from_local(f, staged)
+            else:
+                src_fs.rename(f, staged)
+            target.staged.append(staged)
+        _commit_load(s, pw, target)
+    except BaseException:
+        discard(s, [pw])
+        raise
+    return _ok()
+
+
+def _commit_load(s: "Session", pw: PendingWrite, target: Target) -> None:
+    """LOAD keeps file names (with _copy_N on collision)."""
+    renamed = []
+    for staged in target.staged:
+        base = staged.rsplit("/", 1)[-1].split("_", 1)[1]
+        final = f"{pw.staging}/named/{base}"
+        s.catalog.fs(staged).mkdirs(f"{pw.staging}/named")
+        s.catalog.fs(staged).rename(staged, final)
+        renamed.append(final)
+    target.staged = renamed
+    original_next = globals()["_next_name"]
+
+    def keep_names(existing: set[str], base: str = "000000_0", ext: str = "") -> str:
+        name = keep_names.queue.pop(0)
+        stem, dot, suffix = name.partition(".")
+        candidate, i = name, 1
+        while candidate in existing:
+            candidate = f"{stem}_copy_{i}{dot}{suffix}"
+            i += 1
+        return candidate
+
+    keep_names.queue = [r.rsplit("/", 1)[-1] for r in renamed]  # type: ignore[attr-defined]
+    globals()["_next_name"] = keep_names
+    try:
+        commit(s, [pw])
+    finally:
+        globals()["_next_name"] = original_next

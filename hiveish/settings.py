@@ -1,0 +1,114 @@
+"""Session settings: one table of known keys, defaults and help.
+
+Unknown keys are accepted and kept, as Hive does; `SET -v` lists the known
+ones with their help text.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+def _system_time_zone() -> str:
+    tz = os.environ.get("TZ")
+    if tz:
+        return tz.lstrip(":")
+    try:
+        link = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in link:
+            return link.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    return "UTC"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("hive.metastore.warehouse.dir", "", "Root directory of managed tables (the warehouse)."),
+    Setting("hiveish.metastore", "", "Path of the embedded SQLite metastore file."),
+    Setting("hive.execution.engine", "auto", "Engine for queries: arrow, mr, or auto (chosen per query)."),
+    Setting("hive.local.time.zone", "", "Session time zone (default: the system's)."),
+    Setting("hive.exec.dynamic.partition", "true", "Allow dynamic partition inserts."),
+    Setting("hive.exec.dynamic.partition.mode", "strict",
+            "strict requires at least one static partition key in dynamic partition inserts; nonstrict allows all dynamic."),
+    Setting("hive.exec.default.partition.name", "__HIVE_DEFAULT_PARTITION__",
+            "Partition name used for NULL or empty dynamic partition values."),
+    Setting("hive.exec.max.dynamic.partitions", "1000", "Maximum dynamic partitions created by one statement."),
+    Setting("hive.exec.drop.ignorenonexistent", "true", "DROP TABLE/VIEW of a missing object is not an error."),
+    Setting("hive.groupby.orderby.position.alias", "false", "GROUP BY / ORDER BY positions refer to select columns."),
+    Setting("hive.support.quoted.identifiers", "column", "none makes backquoted names regular expressions over columns."),
+    Setting("hive.cli.print.header", "false", "Print column names before rows in the CLI."),
+    Setting("hive.exec.compress.output", "false", "Compress text output of INSERT."),
+    Setting("hive.default.fileformat", "TextFile", "Format of tables created without STORED AS."),
+    Setting("parquet.compression", "SNAPPY", "Codec for Parquet files written (SNAPPY, GZIP, ZSTD, UNCOMPRESSED)."),
+    Setting("orc.compress", "ZLIB", "Codec for ORC files written (ZLIB, SNAPPY, ZSTD, LZ4, NONE)."),
+    Setting("hive.ddl.output.format", "text", "Output of SHOW PARTITIONS and DESCRIBE: text or json."),
+    Setting("hive.mapred.mode", "nonstrict", "strict refuses some risky queries (accepted, not enforced)."),
+    Setting("mapreduce.job.reduces", "-1", "Reducer count; -1 chooses from input size."),
+    Setting("hiveish.result.batch.size", "65536", "Rows per Arrow record batch streamed to clients."),
+    Setting("hiveish.threads", "0", "DuckDB threads for the Arrow engine (0 = all cores)."),
+)
+KNOWN: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+class Settings:
+    """Current values: known defaults overlaid with what the user SET."""
+
+    def __init__(self, initial: dict[str, str] | None = None) -> None:
+        self._values: dict[str, str] = {}
+        for k, v in (initial or {}).items():
+            self.set(k, v)
+
+    def default(self, key: str) -> str:
+        if key == "hive.local.time.zone":
+            return _system_time_zone()
+        s = KNOWN.get(key)
+        return s.default if s else ""
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        if key in self._values:
+            return self._values[key]
+        if key in KNOWN:
+            return self.default(key)
+        return default
+
+    def get_bool(self, key: str) -> bool:
+        return (self.get(key) or "").strip().lower() == "true"
+
+    def get_int(self, key: str, default: int = 0) -> int:
+        try:
+            return int(self.get(key) or default)
+        except ValueError:
+            return default
+
+    def set(self, key: str, value: str) -> None:
+        self._values[key.strip()] = str(value)
+
+    def reset(self, key: str | None = None) -> None:
+        if key is None:
+            self._values.clear()
+        else:
+            self._values.pop(key, None)
+
+    def is_set(self, key: str) -> bool:
+        return key in self._values
+
+    def items(self, verbose: bool = False) -> list[tuple[str, str]]:
+        """All values to show for `SET` (user-set plus known keys with `-v`)."""
+        keys = set(self._values)
+        if verbose:
+            keys |= set(KNOWN)
+        else:
+            keys |= {k for k in KNOWN if KNOWN[k].default}
+        return sorted((k, self.get(k) or "") for k in keys)
+
+    @property
+    def time_zone(self) -> str:
+        return self.get("hive.local.time.zone") or "UTC"

@@ -1,0 +1,409 @@
+"""Hive semantics over DuckDB: rewrites of a bound HiveQL query AST into DuckDB SQL.
+
+This is the one place Hive's meaning of a query is encoded: lateral views,
+grouping sets and GROUPING__ID, SORT/CLUSTER/DISTRIBUTE BY, casts that
+truncate, NULL on division by zero, string/number comparisons, and the
+function registry's rewrites. Both engines run what it produces.
+"""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from planner.functions import REGISTRY, call
+
+DUCK = "duckdb"
+
+STRING_TYPES = {exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR,
+                exp.DataType.Type.NCHAR, exp.DataType.Type.NVARCHAR}
+FLOAT_TYPES = {exp.DataType.Type.FLOAT, exp.DataType.Type.DOUBLE, exp.DataType.Type.DECIMAL}
+INTEGRAL_TARGETS = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
+                    exp.DataType.Type.BIGINT}
+TEMPORAL_TYPES = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATE, exp.DataType.Type.DATETIME,
+                  exp.DataType.Type.TIMESTAMPTZ}
+
+
+def _typeof(e: exp.Expression) -> exp.DataType.Type | None:
+    t = getattr(e, "type", None)
+    if t is None or t.this == exp.DataType.Type.UNKNOWN:
+        return None
+    return t.this
+
+
+def _is_string(e: exp.Expression) -> bool:
+    if isinstance(e, exp.Literal):
+        return e.is_string
+    return _typeof(e) in STRING_TYPES
+
+
+def _is_numeric(e: exp.Expression) -> bool:
+    if isinstance(e, exp.Literal):
+        return not e.is_string
+    t = _typeof(e)
+    return t is not None and t in exp.DataType.NUMERIC_TYPES
+
+
+def _parse(sql_text: str) -> exp.Expression:
+    return sqlglot.parse_one(sql_text, read=DUCK)
+
+
+# -- structural rewrites (before typing) --------------------------------------------------
+
+
+def name_outputs(select: exp.Select) -> None:
+    """Hive names an unaliased computed column `_c<position>`."""
+    new = []
+    for i, e in enumerate(select.expressions):
+        if isinstance(e, (exp.Alias, exp.Column, exp.Star)) or (isinstance(e, exp.Dot) and isinstance(e.expression, exp.Star)):
+            new.append(e)
+        else:
+            new.append(exp.alias_(e, f"_c{i}", quoted=True))
+    select.set("expressions", new)
+
+
+def rewrite_grouping(select: exp.Select) -> None:
+    group = select.args.get("group")
+    if not group:
+        return
+    cols = list(group.expressions)
+    rollup = group.args.get("rollup")
+    cube = group.args.get("cube")
+    sets = group.args.get("grouping_sets")
+    if rollup and not any(r.expressions for r in rollup):
+        group.set("rollup", [exp.Rollup(expressions=[c.copy() for c in cols])])
+        group.set("expressions", [])
+    elif cube and not any(c.expressions for c in cube):
+        group.set("cube", [exp.Cube(expressions=[c.copy() for c in cols])])
+        group.set("expressions", [])
+    elif sets:
+        fixed = []
+        for gs in sets:
+            items = []
+            for item in gs.expressions:
+                if isinstance(item, exp.Paren):
+                    item = exp.Tuple(expressions=[item.this])
+                items.append(item)
+            fixed.append(exp.GroupingSets(expressions=items))
+        group.set("grouping_sets", fixed)
+        group.set("expressions", [])
+    has_sets = bool(group.args.get("rollup") or group.args.get("cube") or group.args.get("grouping_sets"))
+
+    def gid(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.name.lower() == "grouping__id" and not node.table:
+            if not has_sets or not cols:
+                return exp.Literal.number(0)
+            terms = [f"((1 - GROUPING({c.sql(DUCK)})) << {i})" for i, c in enumerate(cols)]
+            return _parse("(" + " | ".join(terms) + ")")
+        return node
+
+    new = []
+    for e in select.expressions:
+        if isinstance(e, exp.Column) and e.name.lower() == "grouping__id":
+            e = exp.alias_(e, "grouping__id", quoted=True)
+        new.append(e.transform(gid))
+    select.set("expressions", new)
+    for key in ("having", "order"):
+        if select.args.get(key):
+            select.set(key, select.args[key].transform(gid))
+
+
+def rewrite_sort_clauses(select: exp.Select) -> None:
+    """One reducer: SORT BY and CLUSTER BY order globally; DISTRIBUTE BY alone changes nothing."""
+    sort = select.args.get("sort")
+    cluster = select.args.get("cluster")
+    if select.args.get("distribute"):
+        select.set("distribute", None)
+    if cluster:
+        select.set("cluster", None)
+        select.set("order", exp.Order(expressions=[exp.Ordered(this=e.copy(), nulls_first=True)
+                                                   for e in cluster.expressions]))
+    if sort:
+        select.set("sort", None)
+        if not select.args.get("order"):
+            select.set("order", exp.Order(expressions=sort.expressions))
+
+
+def _udtf_select(fn: exp.Expression, names: list[str]) -> exp.Select:
+    """The single-source SELECT producing a table function's rows with the given column names."""
+    name = (fn.name if isinstance(fn, exp.Anonymous) else fn.sql_name()).lower()
+    args = list(fn.expressions) if isinstance(fn, exp.Anonymous) else [a for a in fn.args.values() if isinstance(a, exp.Expression)]
+    if isinstance(fn, exp.Explode):
+        args = [fn.this]
+        name = "explode"
+    if isinstance(fn, exp.Posexplode):
+        args = [fn.this]
+        name = "posexplode"
+    if isinstance(fn, exp.Inline):
+        args = [fn.this]
+        name = "inline"
+
+    def q(n: str) -> str:
+        return '"' + n.replace('"', '""') + '"'
+
+    ph = "__udtf_arg"
+    if name in ("explode", "explode_outer"):
+        if len(names) >= 2:
+            text = f"SELECT unnest(map_keys({ph}0)) AS {q(names[0])}, unnest(map_values({ph}0)) AS {q(names[1])}"
+        else:
+            text = f"SELECT unnest({ph}0) AS {q(names[0] if names else 'col')}"
+    elif name in ("posexplode", "posexplode_outer"):
+        n0, n1 = (names + ["pos", "val"])[:2] if len(names) < 2 else names[:2]
+        text = f"SELECT unnest(range(len({ph}0))) AS {q(n0)}, unnest({ph}0) AS {q(n1)}"
+    elif name == "inline":
+        text = f"SELECT unnest({ph}0, recursive := true)"
+    elif name == "stack":
+        n = int(args[0].this)
+        rest = args[1:]
+        k = max(1, (len(rest) + n - 1) // n)
+        cols = []
+        for j in range(k):
+            items = [f"{ph}{1 + i * k + j}" if 1 + i * k + j <= len(rest) else "NULL" for i in range(n)]
+            cols.append(f"unnest([{', '.join(items)}]) AS {q(names[j] if j < len(names) else f'col{j}')}")
+        text = "SELECT " + ", ".join(cols)
+    elif name == "json_tuple":
+        cols = []
+        for j in range(1, len(args)):
+            nm = names[j - 1] if j - 1 < len(names) else f"c{j - 1}"
+            cols.append(f"CASE WHEN json_valid({ph}0) THEN json_extract_string({ph}0, '$.' || {ph}{j}) END AS {q(nm)}")
+        text = "SELECT " + ", ".join(cols)
+    elif name == "parse_url_tuple":
+        cols = []
+        for j in range(1, len(args)):
+            nm = names[j - 1] if j - 1 < len(names) else f"c{j - 1}"
+            cols.append(f"hive_parse_url_tuple_part({ph}0, {ph}{j}) AS {q(nm)}")
+        text = "SELECT " + ", ".join(cols)
+    else:
+        raise SqlglotError(f"Unsupported table function {name}")
+    sel = _parse(text)
+
+    def fill(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.name.startswith(ph) and not node.table:
+            return args[int(node.name[len(ph):])].copy()
+        return node
+
+    sel = sel.transform(fill)
+    if name == "inline" and names:
+        # name the struct fields positionally through a wrapping select
+        sel = _inline_positional(sel.subquery("__inl"), names)
+    return sel
+
+
+def _inline_positional(inner: exp.Subquery, names: list[str]) -> exp.Select:
+    cols = ", ".join(f'#{i + 1} AS "{n}"' for i, n in enumerate(names))
+    sel = _parse(f"SELECT {cols} FROM (SELECT 1) AS __inl")
+    sel.set("from_", exp.From(this=inner))
+    return sel
+
+
+def rewrite_laterals(select: exp.Select) -> None:
+    """LATERAL VIEW [OUTER] udtf(...) t AS c1, c2  ->  [LEFT] JOIN LATERAL (SELECT ...) t ON TRUE."""
+    laterals = select.args.get("laterals") or []
+    if not laterals:
+        return
+    joins = list(select.args.get("joins") or [])
+    for lat in laterals:
+        alias = lat.args.get("alias")
+        tname = alias.name if alias else "__lv"
+        names = [c.name for c in (alias.columns if alias else [])]
+        sub = _udtf_select(lat.this, names).subquery(exp.to_identifier(tname, quoted=True))
+        if lat.args.get("outer"):
+            joins.append(exp.Join(this=sub, side="LEFT", on=exp.true()))
+        else:
+            joins.append(exp.Join(this=sub, kind="CROSS"))
+    select.set("laterals", None)
+    select.set("joins", joins)
+
+
+def rewrite_select_udtf(select: exp.Select) -> None:
+    """`SELECT explode(m) AS (k, v) FROM t` -> the UDTF's columns from t."""
+    if len(select.expressions) != 1:
+        return
+    e = select.expressions[0]
+    names: list[str] = []
+    fn = e
+    if isinstance(e, exp.Alias):
+        fn = e.this
+        names = [e.alias]
+    elif isinstance(e, exp.Aliases):
+        fn = e.this
+        names = [a.name for a in e.expressions]
+    if not (isinstance(fn, (exp.Explode, exp.Posexplode, exp.Inline)) or
+            (isinstance(fn, exp.Anonymous) and fn.name.lower() in ("stack", "json_tuple", "parse_url_tuple", "inline"))):
+        return
+    if isinstance(fn, exp.Explode) and not names:
+        names = ["col"]
+    if isinstance(fn, exp.Posexplode) and not names:
+        names = ["pos", "val"]
+    if isinstance(fn, exp.Anonymous) and fn.name.lower() == "json_tuple" and not names:
+        names = [f"c{i}" for i in range(len(fn.expressions) - 1)]
+    if isinstance(fn, exp.Anonymous) and fn.name.lower() == "stack" and not names:
+        n = int(fn.expressions[0].this)
+        k = max(1, (len(fn.expressions) - 1 + n - 1) // n)
+        names = [f"col{j}" for j in range(k)]
+    udtf = _udtf_select(fn, names)
+    if not select.args.get("from_"):
+        select.set("expressions", udtf.expressions)
+        if udtf.args.get("from_"):
+            select.set("from_", udtf.args["from_"])
+        return
+    # keep the FROM; join the udtf laterally and project its columns
+    sub = udtf.subquery(exp.to_identifier("__udtf", quoted=True))
+    joins = list(select.args.get("joins") or [])
+    joins.append(exp.Join(this=sub, kind="CROSS"))
+    select.set("joins", joins)
+    select.set("expressions", [exp.column(n, table="__udtf", quoted=True) for n in names] if names
+               else [exp.Star()])
+
+
+# -- expression rewrites (after typing) ------------------------------------------------------
+
+
+def _trunc_to(e: exp.Expression, to: exp.DataType) -> exp.Expression:
+    return exp.TryCast(this=exp.func("trunc", e), to=to)
+
+
+def rewrite_cast(node: exp.Cast) -> exp.Expression:
+    to = node.to
+    src = node.this
+    st = _typeof(src)
+    if to.this in INTEGRAL_TARGETS:
+        if st in FLOAT_TYPES or (isinstance(src, exp.Literal) and not src.is_string and "." in src.this):
+            return _trunc_to(src, to)
+        if st in STRING_TYPES or (isinstance(src, exp.Literal) and src.is_string):
+            digits = exp.func("regexp_extract", src, exp.Literal.string(r"^\s*([+-]?[0-9]+)(\.[0-9]*)?\s*$"),
+                              exp.Literal.number(1))
+            return exp.TryCast(this=digits, to=to)
+        if st in TEMPORAL_TYPES:
+            return exp.TryCast(this=call("hive_unix_ts_of", src), to=to)
+    if to.this == exp.DataType.Type.BOOLEAN and (st in STRING_TYPES or (isinstance(src, exp.Literal) and src.is_string)):
+        return _parse("CASE WHEN __x IS NULL THEN NULL ELSE length(__x) <> 0 END").transform(
+                lambda n: src.copy() if isinstance(n, exp.Column) and n.name == "__x" else n)
+    if to.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME) and st in exp.DataType.NUMERIC_TYPES:
+        return _parse("CAST(timezone(current_setting('TimeZone'), to_timestamp(CAST(__x AS DOUBLE))) AS TIMESTAMP)").transform(
+            lambda n: src.copy() if isinstance(n, exp.Column) and n.name == "__x" else n)
+    if isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast):
+        return exp.TryCast(this=src, to=to)
+    return node
+
+
+def _as_double(e: exp.Expression) -> exp.Expression:
+    return exp.TryCast(this=e, to=exp.DataType.build("DOUBLE"))
+
+
+def rewrite_comparison(node: exp.Binary) -> exp.Expression:
+    a, b = node.this, node.expression
+    if (_is_string(a) and _is_numeric(b)) or (_is_numeric(a) and _is_string(b)):
+        node.set("this", _as_double(a))
+        node.set("expression", _as_double(b))
+    return node
+
+
+def rewrite_arith(node: exp.Binary) -> exp.Expression:
+    for key in ("this", "expression"):
+        side = node.args[key]
+        if _is_string(side):
+            node.set(key, _as_double(side))
+    if isinstance(node, exp.Mod):
+        node.set("expression", exp.func("nullif", node.expression, exp.Literal.number(0)))
+    if isinstance(node, exp.Div):
+        node.set("expression", exp.func("nullif", node.expression, exp.Literal.number(0)))
+        node.set("safe", False)
+        if _is_numeric(node.this) and _typeof(node.this) != exp.DataType.Type.DECIMAL:
+            node.set("this", exp.Cast(this=node.this, to=exp.DataType.build("DOUBLE")))
+    return node
+
+
+def rewrite_function(node: exp.Anonymous) -> exp.Expression:
+    f = REGISTRY.get(node.name.lower())
+    if f is not None and f.rewrite is not None:
+        out = f.rewrite(list(node.expressions), node)
+        if f.returns:
+            out = exp.Cast(this=out, to=exp.DataType.build(f.returns, dialect=DUCK))
+        return out
+    return node
+
+
+def rewrite_aggregate_args(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, (exp.Sum, exp.Avg)) and _is_string(node.this):
+        node.set("this", _as_double(node.this))
+    return node
+
+
+def rewrite_expression(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, (exp.Cast, exp.TryCast)):
+        return rewrite_cast(node)
+    if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ)):
+        return rewrite_comparison(node)
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)):
+        return rewrite_arith(node)
+    if isinstance(node, (exp.Sum, exp.Avg)):
+        return rewrite_aggregate_args(node)
+    if isinstance(node, exp.ArraySize):
+        if _typeof(node.this) == exp.DataType.Type.MAP:
+            return exp.func("coalesce", exp.func("cardinality", node.this), exp.Literal.number(-1))
+        return call("hive_size", node.this)
+    return node
+
+
+def structural_rewrites(tree: exp.Expression) -> None:
+    for select in list(tree.find_all(exp.Select)):
+        rewrite_select_udtf(select)
+        rewrite_laterals(select)
+        rewrite_grouping(select)
+        rewrite_sort_clauses(select)
+
+
+def _typed(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
+    """Qualify columns and annotate types where sqlglot can; the tree is unchanged if it cannot."""
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
+    try:
+        typed = qualify(tree.copy(), schema=schema, dialect=DUCK, validate_qualify_columns=False,
+                        quote_identifiers=True, identify=False, expand_stars=True)
+        annotate_types(typed, schema=schema, dialect=DUCK)
+        return typed
+    except Exception:  # typing is best effort; untyped nodes keep DuckDB's rules
+        return tree
+
+
+def to_duckdb(tree: exp.Expression, schema: dict[str, dict[str, str]] | None = None) -> str:
+    """DuckDB SQL for a bound Hive query tree (tables already replaced by scan names)."""
+    structural_rewrites(tree)
+    tree = tree.transform(lambda n: rewrite_function(n) if isinstance(n, exp.Anonymous) else n, copy=False)
+    if schema is not None:
+        tree = _typed(tree, schema)
+    tree = tree.transform(rewrite_expression, copy=False)
+    return tree.sql(DUCK)
+
+
+def hive_cast_sql(expr: str, src_duck_type: str, target_hive_type: str) -> str:
+    """DuckDB SQL casting `expr` (of DuckDB type `src_duck_type`) to a Hive column type as INSERT does."""
+    from catalog.types import parse_type
+
+    t = parse_type(target_hive_type)
+    src = src_duck_type.upper()
+    duck = t.to_duckdb()
+    is_str = src.startswith("VARCHAR")
+    if t.is_integral:
+        if src.startswith(("DOUBLE", "FLOAT", "DECIMAL", "REAL")):
+            return f"TRY_CAST(trunc({expr}) AS {duck})"
+        if is_str:
+            return f"TRY_CAST(regexp_extract({expr}, '^\\s*([+-]?[0-9]+)(\\.[0-9]*)?\\s*$', 1) AS {duck})"
+        if src.startswith("BOOLEAN"):
+            return f"CAST({expr} AS {duck})"
+        if src.startswith("TIMESTAMP") or src == "DATE":
+            return f"TRY_CAST(hive_unix_ts_of({expr}) AS {duck})"
+    if t.name == "varchar":
+        return f"left(CAST({expr} AS VARCHAR), {t.params[0]})"
+    if t.name == "char":
+        return f"rpad(left(CAST({expr} AS VARCHAR), {t.params[0]}), {t.params[0]}, ' ')"
+    if t.name == "boolean" and is_str:
+        return f"(CASE WHEN {expr} IS NULL THEN NULL ELSE length({expr}) <> 0 END)"
+    if t.name == "void":
+        return "NULL"
+    if src == "\"NULL\"" or src == "NULL":
+        return f"CAST(NULL AS {duck})"
+    return f"TRY_CAST({expr} AS {duck})"
