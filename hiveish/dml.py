@@ -170,11 +170,6 @@ def commit(s: "Session", pendings: list[PendingWrite]) -> None:
                             base = child.path.rsplit("/", 1)[-1]
                             if child.path.rstrip("/") == pw.staging.rstrip("/") or base.startswith(".hive-staging"):
                                 continue
-                            if table is not None and table.is_partitioned and target.partition_values is not None \
-                                    and False:
-                                continue
-                            if not name and table is not None and table.is_partitioned:
-                                continue
                             dest = f"{old_dir}/{base}"
                             fs.rename(child.path, dest)
                             moved.append((child.path, dest))
@@ -318,8 +313,7 @@ def _stage_insert(s: "Session", ins: exp.Insert, query: exp.Expression, text: st
         dyn_keys = [(k.name, k.type) for k in keys if k.name.lower() not in static]
     else:
         if spec_node is not None:
-            raise errors.SemanticException("[Error 10035]: Need to specify partition columns because the destination table is partitioned" if False
-                                           else f"Table {table.name} is not partitioned but partition spec exists")
+            raise errors.SemanticException(f"Table {table.name} is not partitioned but partition spec exists")
         static_values, dyn_keys = None, []
     data_cols = table.columns
     target_types = [c.type for c in data_cols] + [t for _, t in dyn_keys]
