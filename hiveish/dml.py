@@ -337,8 +337,9 @@ def _stage_insert(s: "Session", ins: exp.Insert, query: exp.Expression, text: st
                 f"'{table.name}': Table insclause-0 has {expected} columns, but query has {len(src_types)} columns.")
         exprs = [hive_cast_sql(f'"c{i}"', st, tt) for i, (st, tt) in enumerate(zip(src_types, target_types))]
     aliases = ", ".join(f'"c{i}"' for i in range(len(src_types)))
-    plan.sql = (f"SELECT {', '.join(f'{e} AS {chr(34)}t{i}{chr(34)}' for i, e in enumerate(exprs))} "
-                f"FROM ({plan.sql}) AS __q({aliases})")
+    out_names = [c.name for c in data_cols] + [k for k, _ in dyn_keys]
+    selects = ", ".join(f'{e} AS "{n}"' for e, n in zip(exprs, out_names))
+    plan.sql = f"SELECT {selects} FROM ({plan.sql}) AS __q({aliases})"
     pw = PendingWrite(table=table, overwrite=bool(ins.args.get("overwrite")), staging=_staging_dir(table.sd.location),
                       static_values=static_values)
     running = s.executor.run(plan)

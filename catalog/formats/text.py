@@ -111,28 +111,32 @@ def convert_field(expr: str, t: HiveType, level: int, seps: list[str], null: str
 
 
 def scan_sql(scan: FileScan) -> str:
-    """A DuckDB query reading the files of a LazySimpleSerDe text table."""
+    """A DuckDB query reading the files of a LazySimpleSerDe text table.
+
+    Lines are read whole and split in SQL, so rows with too many or too few
+    fields keep their other values (missing fields are NULL, extras ignored).
+    """
     params = scan.serde_params
     seps = separators(params)
     null = null_format(params)
     schema = scan.table_columns or scan.columns
     positions = {name.lower(): i for i, (name, _) in enumerate(schema)}
-    ncols = max(len(schema), 1)
     skip = int(scan.table_params.get("skip.header.line.count", "0") or 0)
     files = "[" + ", ".join(sql_str(f) for f in scan.files) + "]"
-    cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
-    reader = (f"read_csv({files}, columns={cols}, delim={sql_str(seps[0])}, quote='', escape='', "
-              f"header=false, auto_detect=false, null_padding=true, strict_mode=false, "
-              f"nullstr={sql_str(null)}, skip={skip}, max_line_size=67108864, parallel=true)")
+    reader = (f"read_csv({files}, columns={{'line': 'VARCHAR'}}, delim=chr(0), quote='', escape='', "
+              f"header=false, auto_detect=false, strict_mode=false, null_padding=true, skip={skip}, "
+              f"max_line_size=67108864, parallel=true)")
     selects = []
     for name, typ in scan.columns:
         i = positions.get(name.lower())
         t = parse_type(typ)
         if i is None:
             selects.append(f'CAST(NULL AS {t.to_duckdb()}) AS "{name}"')
-        else:
-            selects.append(f'{convert_field(f"c{i}", t, 1, seps, null)} AS "{name}"')
-    return f"SELECT {', '.join(selects) or 'NULL AS __dummy'} FROM {reader}"
+            continue
+        field = f"NULLIF(__f[{i + 1}], {sql_str(null)})"
+        selects.append(f'{convert_field(field, t, 1, seps, null)} AS "{name}"')
+    inner = f"SELECT string_split(coalesce(line, ''), {sql_str(seps[0])}) AS __f FROM {reader}"
+    return f"SELECT {', '.join(selects) or 'NULL AS __dummy'} FROM ({inner})"
 
 
 def needs_line_reader(params: dict[str, str]) -> bool:
