@@ -210,13 +210,24 @@ def discard(s: "Session", pendings: list[PendingWrite]) -> None:
 # -- INSERT -------------------------------------------------------------------------------------------
 
 
-def _insert_query(ins: exp.Insert, source: exp.Expression | None) -> exp.Expression:
+def _insert_query(ins: exp.Insert, source: exp.Expression | None, with_: exp.With | None) -> exp.Expression:
+    """The query feeding one INSERT: VALUES as a SELECT; multi-insert branches get the shared FROM."""
     q = ins.expression
     if isinstance(q, exp.Values):
         q = exp.select("*").from_(q.copy() if q.alias else exp.Subquery(this=q.copy(), alias=exp.TableAlias(this=exp.to_identifier("__values"))))
     if source is not None and isinstance(q, exp.Select) and q.args.get("from_") is None:
         q = q.copy()
-        q.set("from_", exp.From(this=source.copy()))
+        src = source.copy()
+        joins = src.args.pop("joins", None) if isinstance(src, exp.Table) else None
+        q.set("from_", exp.From(this=src))
+        if joins:
+            q.set("joins", list(joins) + list(q.args.get("joins") or []))
+        laterals = src.args.pop("laterals", None) if isinstance(src, exp.Table) else None
+        if laterals:
+            q.set("laterals", list(laterals))
+    if with_ is not None and isinstance(q, exp.Query) and q.args.get("with_") is None:
+        q = q.copy()
+        q.set("with_", with_.copy())
     return q
 
 
@@ -233,11 +244,7 @@ def run_insert(s: "Session", tree: exp.Expression, text: str) -> "Result":
     pendings: list[PendingWrite] = []
     try:
         for ins in inserts:
-            q = _insert_query(ins, source)
-            with_ = tree.args.get("with_") if isinstance(tree, exp.Insert) else None
-            if with_ is not None and isinstance(q, exp.Query) and q.args.get("with_") is None:
-                q = q.copy()
-                q.set("with_", with_.copy())
+            q = _insert_query(ins, source, tree.args.get("with_"))
             pendings.append(_stage_insert(s, ins, q, text))
         commit(s, pendings)
     except BaseException:

@@ -195,8 +195,24 @@ _MACRO_LIST = ("CREATE OR REPLACE MACRO hive_as_list(x) AS CASE WHEN x IS NULL T
                "ELSE CAST(x AS VARCHAR[]) END")
 
 
+def _cast_to(type_name: str) -> Rewrite:
+    def build(args, _e):
+        return exp.Cast(this=args[0], to=exp.DataType.build(type_name, dialect="hive"))
+    return build
+
+
+def _time_part(unit: str) -> Rewrite:
+    return lambda args, _e: exp.func(unit, call("hive_to_ts", args[0]))
+
+
 def _register_all() -> None:
     r = register
+    for type_name in ("tinyint", "smallint", "int", "bigint", "float", "double", "string", "boolean",
+                      "date", "timestamp", "binary", "decimal"):
+        r(type_name, f"{type_name}(x) - converts x to {type_name.upper()}", rewrite=_cast_to(type_name))
+    for unit in ("hour", "minute", "second"):
+        r(unit, f"{unit}(param) - Returns the {unit} component of the string/timestamp/interval",
+          rewrite=_time_part(unit), returns="BIGINT")
     r("pmod", "pmod(a, b) - Returns the positive value of a mod b", rewrite=_rename("hive_pmod"))
     r("to_date", "to_date(expr) - Extracts the date part of the date or datetime expression expr",
       rewrite=_rename("hive_to_date"), returns="DATE")
@@ -280,9 +296,6 @@ def _register_all() -> None:
         ("year", "year(param) - Returns the year component of the date/timestamp/interval"),
         ("month", "month(param) - Returns the month component of the date/timestamp/interval"),
         ("day", "day(param) - Returns the day of the month of date/timestamp, or day component of interval"),
-        ("hour", "hour(param) - Returns the hour componemnt of the string/timestamp/interval"),
-        ("minute", "minute(param) - Returns the minute component of the string/timestamp/interval"),
-        ("second", "second(date) - Returns the second component of the string/timestamp/interval"),
         ("size", "size(a) - Returns the size of a"),
         ("array", "array(n0, n1...) - Creates an array with the given elements "),
         ("map", "map(key0, value0, key1, value1...) - Creates a map with the given key/value pairs "),

@@ -56,7 +56,7 @@ def name_outputs(select: exp.Select) -> None:
     """Hive names an unaliased computed column `_c<position>`."""
     new = []
     for i, e in enumerate(select.expressions):
-        if isinstance(e, (exp.Alias, exp.Column, exp.Star)) or (isinstance(e, exp.Dot) and isinstance(e.expression, exp.Star)):
+        if isinstance(e, (exp.Alias, exp.Aliases, exp.Column, exp.Star)) or (isinstance(e, exp.Dot) and isinstance(e.expression, exp.Star)):
             new.append(e)
         else:
             new.append(exp.alias_(e, f"_c{i}", quoted=True))
@@ -326,8 +326,24 @@ def rewrite_function(node: exp.Anonymous) -> exp.Expression:
 
 
 def rewrite_aggregate_args(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, (exp.Sum, exp.Avg)) and _is_string(node.this):
-        node.set("this", _as_double(node.this))
+    """Hive sums and averages strings as doubles."""
+    arg = node.this
+    if isinstance(arg, exp.Distinct):
+        arg.set("expressions", [_as_double(e) if _is_string(e) else e for e in arg.expressions])
+    elif _is_string(arg):
+        node.set("this", _as_double(arg))
+    return node
+
+
+DATE_PARTS = (exp.Year, exp.Month, exp.Day, exp.Quarter, exp.WeekOfYear, exp.DayOfMonth, exp.DayOfWeek,
+              exp.DayOfYear)
+
+
+def rewrite_date_part(node: exp.Expression) -> exp.Expression:
+    """Hive's date functions accept strings: parse them as timestamps (NULL if unparsable)."""
+    arg = node.this
+    if _is_string(arg):
+        node.set("this", call("hive_to_ts", arg))
     return node
 
 
@@ -340,6 +356,8 @@ def rewrite_expression(node: exp.Expression) -> exp.Expression:
         return rewrite_arith(node)
     if isinstance(node, (exp.Sum, exp.Avg)):
         return rewrite_aggregate_args(node)
+    if isinstance(node, DATE_PARTS):
+        return rewrite_date_part(node)
     if isinstance(node, exp.ArraySize):
         if _typeof(node.this) == exp.DataType.Type.MAP:
             return exp.func("coalesce", exp.func("cardinality", node.this), exp.Literal.number(-1))
