@@ -9,10 +9,10 @@ Layout of a data directory (one per scale factor):
 from __future__ import annotations
 
 import os
-import sys
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,12 +34,18 @@ def sf_name(sf: float | str) -> str:
     return str(int(f)) if f == int(f) else repr(f)
 
 
-def tpchgen_command() -> str:
+def tpchgen_path() -> str | None:
+    """The tpchgen-cli executable: on PATH, or next to this Python (an inactive virtualenv)."""
     exe = shutil.which("tpchgen-cli")
     if exe is None:
-        venv_exe = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "tpchgen-cli")
-        if os.path.exists(venv_exe):
-            return venv_exe
+        beside = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "tpchgen-cli")
+        exe = beside if os.access(beside, os.X_OK) else None
+    return exe
+
+
+def tpchgen_command() -> str:
+    exe = tpchgen_path()
+    if exe is None:
         raise ToolMissing("tpchgen-cli not found (pip install tpchgen-cli)")
     return exe
 

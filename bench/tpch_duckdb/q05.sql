@@ -1,0 +1,25 @@
+-- TPC-H Q5 for DuckDB (standard SQL; the same work as ../../../shared/tpch/queries/q05.sql)
+SELECT
+    n_name,
+    sum(l_extendedprice * (1 - l_discount)) AS revenue
+FROM
+    customer,
+    orders,
+    lineitem,
+    supplier,
+    nation,
+    region
+WHERE
+    c_custkey = o_custkey
+    AND l_orderkey = o_orderkey
+    AND l_suppkey = s_suppkey
+    AND c_nationkey = s_nationkey
+    AND s_nationkey = n_nationkey
+    AND n_regionkey = r_regionkey
+    AND r_name = 'ASIA'
+    AND o_orderdate >= CAST('1994-01-01' AS date)
+    AND o_orderdate < CAST(DATE '1994-01-01' + INTERVAL 12 MONTH AS DATE)
+GROUP BY
+    n_name
+ORDER BY
+    revenue DESC;
