@@ -167,6 +167,10 @@ def run_tree(s: "Session", tree: exp.Expression, text: str) -> "Result":
         return _result()()
     if isinstance(tree, exp.Command):
         raise errors.ParseException(f"cannot recognize input near '{tree.name}'", 1, 0)
+    if isinstance(tree, (exp.Alias, exp.Column, exp.Identifier, exp.Literal, exp.Condition)):
+        words = text.split()
+        near = " ".join(f"'{w}'" for w in words[:3])
+        raise errors.ParseException(f"cannot recognize input near {near}", 1, 0)
     raise errors.NotSupportedError(f"Statement not supported: {type(tree).__name__}")
 
 

@@ -20,7 +20,7 @@ from catalog.catalog import Catalog
 from catalog.metastore import Metastore
 from catalog.types import from_arrow
 from hiveish import errors
-from hiveish.script import split_statements, substitute
+from hiveish.script import split_statements, strip_comments, substitute
 from hiveish.settings import Settings
 
 
@@ -165,6 +165,7 @@ class Session:
     def _dispatch(self, text: str) -> Result:
         from hiveish import commands
 
+        text = strip_comments(text).strip() or text
         head = re.match(r"\s*(\w+)(?:\s+(\w+))?", text)
         word = head.group(1).lower() if head else ""
         second = (head.group(2) or "").lower() if head else ""
@@ -232,7 +233,16 @@ class Session:
         names = plan.column_names if len(plan.column_names) == len(running.schema) else running.schema.names
         names = [n if n else f"_c{i}" for i, n in enumerate(names)]
         columns = [(n, str(from_arrow(f.type))) for n, f in zip(names, running.schema)]
-        return Result(columns=columns, batches=running.batches(), cancel=running.cancel)
+        return Result(columns=columns, batches=self._guarded(running.batches()), cancel=running.cancel)
+
+    def _guarded(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Errors raised while rows stream (bad data, cancel) surface as hiveish errors too."""
+        try:
+            yield from batches
+        except errors.Error:
+            raise
+        except Exception as e:
+            raise self._translate_engine_error(e) from e
 
     def set_time_zone(self, tz: str) -> None:
         if self._executor is not None:
