@@ -406,3 +406,39 @@ def test_metastore_outlives_the_session(tmp_path):
     with Session(**kw) as s:
         assert rows(s, "SELECT a FROM t") == [(5,)]
         assert s.metastore.integrity_check() == []
+
+
+# -- SHOW / DESCRIBE ---------------------------------------------------------------------------------
+
+
+def test_show_statements(session):
+    session.execute("CREATE TABLE t (a INT COMMENT 'x', b STRING) PARTITIONED BY (ds STRING) STORED AS ORC")
+    session.execute("CREATE TABLE other (z INT)")
+    assert rows(session, "SHOW TABLES") == [("other",), ("t",)]
+    assert rows(session, "SHOW TABLES LIKE 't*'") == [("t",)]
+    assert rows(session, "SHOW COLUMNS IN t") == [("a",), ("b",), ("ds",)]
+    create = "\n".join(r[0] for r in rows(session, "SHOW CREATE TABLE t"))
+    assert "CREATE TABLE `default.t`(" in create and "PARTITIONED BY (" in create
+    assert "org.apache.hadoop.hive.ql.io.orc.OrcSerde" in create
+    functions = [r[0] for r in rows(session, "SHOW FUNCTIONS")]
+    assert "concat" in functions and "collect_set" in functions
+    session.execute("SET hive.ddl.output.format=json")
+    session.execute("ALTER TABLE t ADD PARTITION (ds='1')")
+    assert rows(session, "SHOW PARTITIONS t") == [
+        ('{"partitions":[{"values":[{"columnName":"ds","columnValue":"1"}]}]}',)]
+
+
+def test_describe_shapes(session):
+    session.execute("CREATE TABLE t (a INT COMMENT 'first', b STRING) PARTITIONED BY (ds STRING)")
+    got = rows(session, "DESCRIBE t")
+    assert got[:3] == [("a                   ", "int                 ", "first               "),
+                       ("b                   ", "string              ", "                    "),
+                       ("ds                  ", "string              ", "                    ")]
+    assert ("# Partition Information", None, None) in got
+    assert rows(session, "DESCRIBE t a") == [("a", "int", "first")]
+    formatted = rows(session, "DESCRIBE FORMATTED t")
+    assert any(r[0].startswith("Location:") for r in formatted)
+    assert any(r[0].startswith("Table Type:") and r[1] == "MANAGED_TABLE" for r in formatted)
+    usage = rows(session, "DESCRIBE FUNCTION concat")
+    assert usage[0][0].startswith("concat(")
+    assert rows(session, "DESCRIBE FUNCTION no_such_fn") == [("Function 'no_such_fn' does not exist.",)]
