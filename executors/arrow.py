@@ -37,6 +37,7 @@ class ArrowExecutor:
         self._lock = threading.Lock()
         self._running: list[duckdb.DuckDBPyConnection] = []
         self._counter = 0
+        self._tmp: str | None = None
 
     def _configure(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("SET default_null_order = 'nulls_first_on_asc_last_on_desc'")
@@ -48,6 +49,10 @@ class ArrowExecutor:
 
     def close(self) -> None:
         self.db.close()
+        if self._tmp is not None:
+            import shutil
+
+            shutil.rmtree(self._tmp, ignore_errors=True)
 
     # -- small helpers -------------------------------------------------------------------
     def evaluate(self, sql: str) -> list[tuple]:
@@ -71,8 +76,37 @@ class ArrowExecutor:
             return f"SELECT {data + ', ' if data else ''}{', '.join(consts)} FROM ({base})"
         return base
 
+    def _decompressed(self, files: list[str]) -> list[str]:
+        """bzip2 files, which DuckDB cannot read, decompressed once into a private cache."""
+        import bz2
+        import hashlib
+        import os
+        import shutil
+        import tempfile
+
+        out = []
+        for f in files:
+            if not f.endswith(".bz2"):
+                out.append(f)
+                continue
+            if self._tmp is None:
+                self._tmp = tempfile.mkdtemp(prefix="hiveish-bz2-")
+            st = os.stat(f)
+            key = hashlib.sha1(f"{f}:{st.st_mtime_ns}:{st.st_size}".encode()).hexdigest()
+            dest = os.path.join(self._tmp, key)
+            if not os.path.exists(dest):
+                with bz2.open(f, "rb") as src, open(dest + ".part", "wb") as dst:
+                    shutil.copyfileobj(src, dst, 8 << 20)
+                os.replace(dest + ".part", dest)
+            out.append(dest)
+        return out
+
     def _files_sql(self, cur: duckdb.DuckDBPyConnection, src: FileScan) -> str:
         fmt = src.format
+        if src.local and any(f.endswith(".bz2") for f in src.files):
+            from dataclasses import replace
+
+            src = replace(src, files=self._decompressed(src.files))
         if fmt == "parquet" and src.local:
             return columnar.parquet_scan_sql(src, columnar.parquet_file_columns(src.files[0]))
         if fmt == "jsonfile" or "JsonSerDe" in src.serde:

@@ -442,3 +442,19 @@ def test_describe_shapes(session):
     usage = rows(session, "DESCRIBE FUNCTION concat")
     assert usage[0][0].startswith("concat(")
     assert rows(session, "DESCRIBE FUNCTION no_such_fn") == [("Function 'no_such_fn' does not exist.",)]
+
+
+def test_bzip2_text_and_escaped_delimiters(session, tmp_path):
+    import bz2
+
+    d = tmp_path / "bz"
+    os.makedirs(d)
+    with bz2.open(d / "f.txt.bz2", "wt") as f:
+        f.write("1\x01x\n2\x01y\n")
+    session.execute(f"CREATE EXTERNAL TABLE b (a INT, s STRING) LOCATION '{d}'")
+    assert rows(session, "SELECT a, s FROM b") == [(1, "x"), (2, "y")]
+    e = tmp_path / "esc"
+    write(e / "f.txt", "re\\|ading|V\\\\A|100\n")
+    session.execute(f"""CREATE EXTERNAL TABLE e (a STRING, b STRING, c INT)
+        ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' ESCAPED BY '\\\\' LOCATION '{e}'""")
+    assert rows(session, "SELECT a, b, c FROM e") == [("re|ading", "V\\A", 100)]

@@ -6,6 +6,8 @@ are ignored and missing ones are NULL, as Hive does.
 
 from __future__ import annotations
 
+import re
+
 from catalog.formats.base import FileScan
 from catalog.types import HiveType, parse_type
 
@@ -133,10 +135,35 @@ def scan_sql(scan: FileScan) -> str:
         if i is None:
             selects.append(f'CAST(NULL AS {t.to_duckdb()}) AS "{name}"')
             continue
-        field = f"NULLIF(__f[{i + 1}], {sql_str(null)})"
+        field = f"NULLIF({_unescape(f'__f[{i + 1}]', params)}, {sql_str(null)})"
         selects.append(f'{convert_field(field, t, 1, seps, null)} AS "{name}"')
-    inner = f"SELECT string_split(coalesce(line, ''), {sql_str(seps[0])}) AS __f FROM {reader}"
+    line = _protect_escapes("coalesce(line, '')", seps[0], params)
+    inner = f"SELECT string_split({line}, {sql_str(seps[0])}) AS __f FROM {reader}"
     return f"SELECT {', '.join(selects) or 'NULL AS __dummy'} FROM ({inner})"
+
+
+# private-use characters standing for an escaped escape character and an escaped field delimiter
+_ESC_ESC, _ESC_DELIM = "chr(57345)", "chr(57344)"
+
+
+def _protect_escapes(line: str, delim: str, params: dict[str, str]) -> str:
+    """With ESCAPED BY, an escaped delimiter must not split the line."""
+    esc = params.get("escape.delim")
+    if not esc:
+        return line
+    e, d = sql_str(esc[0]), sql_str(delim)
+    return f"replace(replace({line}, {e} || {e}, {_ESC_ESC}), {e} || {d}, {_ESC_DELIM})"
+
+
+def _unescape(field: str, params: dict[str, str]) -> str:
+    """Undo ESCAPED BY in one field: `\\x` becomes `x`."""
+    esc = params.get("escape.delim")
+    if not esc:
+        return field
+    delim = separators(params)[0]
+    pattern = sql_str(re.escape(esc[0]) + "(.)")
+    return (f"replace(replace(regexp_replace({field}, {pattern}, '\\1', 'g'), {_ESC_DELIM}, {sql_str(delim)}), "
+            f"{_ESC_ESC}, {sql_str(esc[0])})")
 
 
 def needs_line_reader(params: dict[str, str]) -> bool:
