@@ -154,6 +154,8 @@ class ArrowExecutor:
     # -- running -----------------------------------------------------------------------------
     def run(self, plan: QueryPlan, batch_size: int = 65536) -> "RunningQuery":
         cur = self.db.cursor()
+        with self._lock:  # cancellable from the start: blocking queries run inside to_arrow_reader
+            self._running.append(cur)
         try:
             self._configure(cur)
             for scan in plan.scans:
@@ -161,6 +163,9 @@ class ArrowExecutor:
             rel = cur.sql(plan.sql)
             reader = rel.to_arrow_reader(batch_size) if rel is not None else None
         except BaseException:
+            with self._lock:
+                if cur in self._running:
+                    self._running.remove(cur)
             cur.close()
             raise
         return RunningQuery(self, cur, reader)
@@ -200,8 +205,6 @@ class RunningQuery:
         self.cur = cur
         self.reader = reader
         self.schema = reader.schema if reader is not None else pa.schema([])
-        with executor._lock:
-            executor._running.append(cur)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         try:

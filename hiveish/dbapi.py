@@ -311,8 +311,11 @@ class Cursor:
         return row
 
     def cancel(self) -> None:
+        """Stop the running statement (callable from another thread, even before execute returns)."""
         if self._result is not None and self._result.cancel is not None:
             self._result.cancel()
+        else:
+            self.connection.session.cancel()
 
     def setinputsizes(self, sizes) -> None:
         pass

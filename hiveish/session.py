@@ -244,6 +244,11 @@ class Session:
         except Exception as e:
             raise self._translate_engine_error(e) from e
 
+    def cancel(self) -> None:
+        """Interrupt whatever this session is running (safe to call from another thread)."""
+        if self._executor is not None:
+            self._executor.cancel_all()
+
     def set_time_zone(self, tz: str) -> None:
         if self._executor is not None:
             self._executor.set_time_zone(tz)

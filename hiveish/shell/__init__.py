@@ -1,0 +1,1 @@
+"""The interactive `hiveish` shell (prompt_toolkit): `hiveish.shell.app.run(session, args)`."""

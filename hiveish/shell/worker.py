@@ -1,0 +1,203 @@
+"""Running a statement off the main thread, so the shell can show progress and cancel it.
+
+`StatementJob` runs `Session.execute` and fetches up to `row_limit` rows on a worker
+thread; the main thread waits on it and draws a `Spinner`. On Ctrl-C the main
+thread calls `cancel()`: the result's own `cancel()` once there is a result, and,
+while `execute` itself still runs (the engine does a blocking query's work before
+the first batch), an interrupt of the DuckDB connections the worker is using.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+from hiveish import errors
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from hiveish.session import Result, Session
+
+
+@dataclass
+class Fetched:
+    """A statement's outcome with the rows to show."""
+
+    columns: list[tuple[str, str]] = field(default_factory=list)
+    batches: list["pa.RecordBatch"] = field(default_factory=list)
+    rows: int = 0
+    truncated: bool = False  # more rows existed than the row limit; they were not fetched
+
+    @property
+    def has_rows(self) -> bool:
+        return bool(self.columns)
+
+
+class StatementJob:
+    """One statement on a worker thread: `start()`, then `wait()`, `cancel()` on Ctrl-C."""
+
+    def __init__(self, session: "Session", text: str, row_limit: int = 0) -> None:
+        self.session = session
+        self.text = text
+        self.row_limit = row_limit
+        self.done = threading.Event()
+        self.fetched: Fetched | None = None
+        self.error: BaseException | None = None
+        self.result: "Result | None" = None
+        self.cancelled = False
+        self._lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name="hiveish-statement", daemon=True)
+
+    def start(self) -> "StatementJob":
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            result = self.session.execute(self.text)
+            with self._lock:
+                self.result = result
+            if self.cancelled:
+                raise errors.Cancelled()
+            self.fetched = self._fetch(result)
+        except BaseException as e:  # handed to the main thread
+            self.error = e
+        finally:
+            self.done.set()
+
+    def _fetch(self, result: "Result") -> Fetched:
+        fetched = Fetched(list(result.columns))
+        if not result.has_rows:
+            return fetched
+        limit = self.row_limit
+        batches = iter(result.batches)
+        try:
+            for batch in batches:
+                if self.cancelled:
+                    raise errors.Cancelled()
+                if not batch.num_rows:
+                    continue
+                if limit and fetched.rows >= limit:
+                    fetched.truncated = True
+                    break
+                if limit and fetched.rows + batch.num_rows > limit:
+                    batch = batch.slice(0, limit - fetched.rows)
+                    fetched.truncated = True
+                fetched.batches.append(batch)
+                fetched.rows += batch.num_rows
+                if fetched.truncated:
+                    break
+        finally:
+            if fetched.truncated and result.cancel is not None:
+                _quietly(result.cancel)
+            close = getattr(batches, "close", None)
+            if close is not None:
+                _quietly(close)
+        return fetched
+
+    def wait(self, spinner: "Spinner | None" = None) -> Fetched:
+        """Block until the statement is done (Ctrl-C raises KeyboardInterrupt here)."""
+        started = time.monotonic()
+        try:
+            while not self.done.wait(0.1):
+                if spinner is not None:
+                    spinner.tick(time.monotonic() - started)
+        finally:
+            if spinner is not None:
+                spinner.clear()
+        if self.error is not None:
+            raise self.error
+        assert self.fetched is not None
+        return self.fetched
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            result = self.result
+        if result is not None and result.cancel is not None:
+            _quietly(result.cancel)
+        interrupt_engine_calls(self.thread)
+
+    def stop(self, grace: float = 10.0) -> bool:
+        """Cancel and wait up to `grace` seconds for the worker; True once it has stopped."""
+        deadline = time.monotonic() + grace
+        self.cancel()
+        while not self.done.wait(0.2):
+            if time.monotonic() > deadline:
+                return False
+            self.cancel()  # again: the engine may have started its next step since
+        return True
+
+
+def interrupt_engine_calls(thread: threading.Thread) -> int:
+    """Interrupt the DuckDB connections held by `thread`'s running frames; how many.
+
+    The executor registers a query's cursor for `cancel_all()` only once its result
+    reader exists, and a blocking query (an aggregate, a sort) does all its work
+    before that; the cursor is then only reachable from the worker's stack.
+    """
+    try:
+        import duckdb
+    except ImportError:
+        return 0
+    connection = getattr(duckdb, "DuckDBPyConnection", None)
+    if connection is None or thread.ident is None:
+        return 0
+    frame = sys._current_frames().get(thread.ident)
+    count = 0
+    seen: set[int] = set()
+    while frame is not None:
+        try:
+            values = list(frame.f_locals.values())
+        except Exception:
+            values = []
+        for value in values:
+            if isinstance(value, connection) and id(value) not in seen:
+                seen.add(id(value))
+                if _quietly(value.interrupt):
+                    count += 1
+        frame = frame.f_back
+    return count
+
+
+def _quietly(fn) -> bool:
+    try:
+        fn()
+        return True
+    except Exception:
+        return False
+
+
+class Spinner:
+    """`| Running... 3.2 s (Ctrl-C cancels)` on one line, redrawn in place, after `delay`."""
+
+    FRAMES = "|/-\\"
+
+    def __init__(self, stream: TextIO, delay: float = 1.0) -> None:
+        self.stream = stream
+        self.delay = delay
+        self.shown = False
+        self._frame = 0
+        try:
+            self.enabled = stream.isatty()
+        except (AttributeError, ValueError):
+            self.enabled = False
+
+    def tick(self, elapsed: float) -> None:
+        if not self.enabled or elapsed < self.delay:
+            return
+        frame = self.FRAMES[self._frame % len(self.FRAMES)]
+        self._frame += 1
+        self.stream.write(f"\r{frame} Running... {elapsed:.1f} s (Ctrl-C cancels)\x1b[K")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+            self.shown = False
