@@ -2,14 +2,13 @@
 
 `StatementJob` runs `Session.execute` and fetches up to `row_limit` rows on a worker
 thread; the main thread waits on it and draws a `Spinner`. On Ctrl-C the main
-thread calls `cancel()`: the result's own `cancel()` once there is a result, and,
-while `execute` itself still runs (the engine does a blocking query's work before
-the first batch), an interrupt of the DuckDB connections the worker is using.
+thread calls `cancel()`: the result's own `cancel()` once there is a result, and
+`Session.cancel()` for the work `execute` does before returning (a blocking query's
+work happens before its first batch).
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -120,7 +119,7 @@ class StatementJob:
             result = self.result
         if result is not None and result.cancel is not None:
             _quietly(result.cancel)
-        interrupt_engine_calls(self.thread)
+        _quietly(self.session.cancel)
 
     def stop(self, grace: float = 10.0) -> bool:
         """Cancel and wait up to `grace` seconds for the worker; True once it has stopped."""
@@ -131,37 +130,6 @@ class StatementJob:
                 return False
             self.cancel()  # again: the engine may have started its next step since
         return True
-
-
-def interrupt_engine_calls(thread: threading.Thread) -> int:
-    """Interrupt the DuckDB connections held by `thread`'s running frames; how many.
-
-    The executor registers a query's cursor for `cancel_all()` only once its result
-    reader exists, and a blocking query (an aggregate, a sort) does all its work
-    before that; the cursor is then only reachable from the worker's stack.
-    """
-    try:
-        import duckdb
-    except ImportError:
-        return 0
-    connection = getattr(duckdb, "DuckDBPyConnection", None)
-    if connection is None or thread.ident is None:
-        return 0
-    frame = sys._current_frames().get(thread.ident)
-    count = 0
-    seen: set[int] = set()
-    while frame is not None:
-        try:
-            values = list(frame.f_locals.values())
-        except Exception:
-            values = []
-        for value in values:
-            if isinstance(value, connection) and id(value) not in seen:
-                seen.add(id(value))
-                if _quietly(value.interrupt):
-                    count += 1
-        frame = frame.f_back
-    return count
 
 
 def _quietly(fn) -> bool:
