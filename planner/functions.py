@@ -25,18 +25,26 @@ class Function:
     rewrite: Rewrite | None = None
     kind: str = "scalar"  # scalar | aggregate | table | window
     returns: str | None = None  # DuckDB type of the rewrite's result, when fixed
+    typed: bool = False  # the rewrite runs after type annotation and may read `arg.type`
 
 
 REGISTRY: dict[str, Function] = {}
 
 
 def register(name: str, usage: str, extended: str = "", kind: str = "scalar",
-             rewrite: Rewrite | None = None, returns: str | None = None) -> None:
-    REGISTRY[name] = Function(name, usage, extended, rewrite, kind, returns)
+             rewrite: Rewrite | None = None, returns: str | None = None, typed: bool = False) -> None:
+    REGISTRY[name] = Function(name, usage, extended, rewrite, kind, returns, typed)
 
 
 def call(name: str, *args: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this=name, expressions=list(args))
+
+
+def native(name: str, *args: exp.Expression) -> exp.Expression:
+    """A call of DuckDB's own function `name`, never rewritten again even if Hive has one of that name."""
+    node = exp.Anonymous(this=name, expressions=list(args))
+    node.meta["hive_native"] = True
+    return node
 
 
 def sql(text: str) -> exp.Expression:
@@ -58,8 +66,11 @@ MACROS: list[str] = [
     "date_diff('day', hive_to_date(b), hive_to_date(a))",
     "CREATE OR REPLACE MACRO hive_date_add(d, n) AS hive_to_date(d) + CAST(n AS INTEGER)",
     "CREATE OR REPLACE MACRO hive_date_sub(d, n) AS hive_to_date(d) - CAST(n AS INTEGER)",
-    "CREATE OR REPLACE MACRO hive_from_utc(ts, tz) AS timezone(tz, timezone('UTC', hive_to_ts(ts)))",
-    "CREATE OR REPLACE MACRO hive_to_utc(ts, tz) AS timezone('UTC', timezone(tz, hive_to_ts(ts)))",
+    # java.util.TimeZone.getTimeZone: an unknown id is GMT
+    "CREATE OR REPLACE MACRO hive_tz(tz) AS CASE WHEN tz IS NULL THEN NULL WHEN regexp_full_match(tz, '[A-Za-z][A-Za-z0-9_/+:-]*') THEN tz"
+    " ELSE 'UTC' END",
+    "CREATE OR REPLACE MACRO hive_from_utc(ts, tz) AS timezone(hive_tz(tz), timezone('UTC', ts))",
+    "CREATE OR REPLACE MACRO hive_to_utc(ts, tz) AS timezone('UTC', timezone(hive_tz(tz), ts))",
     "CREATE OR REPLACE MACRO hive_str_to_map(s, d1, d2) AS map_from_entries(list_transform("
     "string_split_regex(s, d1), lambda kv: {'key': regexp_replace(kv, '(' || d2 || ').*$', ''),"
     " 'value': CASE WHEN regexp_matches(kv, d2) THEN regexp_replace(kv, '^.*?(' || d2 || ')', '') END}))",
@@ -100,7 +111,7 @@ MACROS: list[str] = [
 
 # -- Java SimpleDateFormat -> strftime ------------------------------------------------
 _JAVA_FMT = [("yyyy", "%Y"), ("yy", "%y"), ("MMMM", "%B"), ("MMM", "%b"), ("MM", "%m"), ("dd", "%d"),
-             ("HH", "%H"), ("hh", "%I"), ("mm", "%M"), ("ss", "%S"), ("SSS", "%g"), ("EEEE", "%A"),
+             ("HH", "%H"), ("hh", "%I"), ("h", "%-I"), ("mm", "%M"), ("ss", "%S"), ("SSS", "%g"), ("EEEE", "%A"),
              ("EEE", "%a"), ("a", "%p"), ("M", "%-m"), ("d", "%-d"), ("H", "%-H"), ("m", "%-M"),
              ("s", "%-S"), ("u", "%u"), ("D", "%j"), ("Z", "%z"), ("z", "%Z")]
 
@@ -183,12 +194,17 @@ def _parse_url(args, _e):
 
 
 def _concat_ws(args, _e):
+    """Strings and arrays of strings, NULLs skipped, joined by the separator."""
     parts = []
     for a in args[1:]:
-        parts.append(a)
-    flat = exp.func("flatten", exp.Array(expressions=[
-        a if isinstance(a, exp.Array) else exp.Anonymous(this="hive_as_list", expressions=[a]) for a in parts]))
-    return call("hive_concat_ws", args[0], flat)
+        t = getattr(a, "type", None)
+        if isinstance(a, exp.Array) or (t is not None and t.this == exp.DataType.Type.ARRAY):
+            parts.append(a)
+        elif t is not None and t.this not in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
+            parts.append(template("CASE WHEN __x IS NULL THEN []::VARCHAR[] ELSE [CAST(__x AS VARCHAR)] END", a))
+        else:
+            parts.append(exp.Anonymous(this="hive_as_list", expressions=[a]))
+    return call("hive_concat_ws", args[0], exp.func("flatten", exp.Array(expressions=parts)))
 
 
 _MACRO_LIST = ("CREATE OR REPLACE MACRO hive_as_list(x) AS CASE WHEN x IS NULL THEN []::VARCHAR[] "
@@ -202,7 +218,15 @@ def _cast_to(type_name: str) -> Rewrite:
 
 
 def _time_part(unit: str) -> Rewrite:
-    return lambda args, _e: exp.func(unit, call("hive_to_ts", args[0]))
+    def build(args, _e):
+        a = args[0]
+        t = type_of(a)
+        if t in TIMESTAMPS or t == exp.DataType.Type.INTERVAL:
+            return exp.func(unit, a)
+        if t == exp.DataType.Type.DATE:
+            return exp.func(unit, exp.Cast(this=a, to=exp.DataType.build("TIMESTAMP")))
+        return exp.func(unit, call("hive_time_of", exp.Cast(this=a, to=exp.DataType.build("VARCHAR"))))
+    return build
 
 
 def _register_all() -> None:
@@ -212,7 +236,7 @@ def _register_all() -> None:
         r(type_name, f"{type_name}(x) - converts x to {type_name.upper()}", rewrite=_cast_to(type_name))
     for unit in ("hour", "minute", "second"):
         r(unit, f"{unit}(param) - Returns the {unit} component of the string/timestamp/interval",
-          rewrite=_time_part(unit), returns="BIGINT")
+          rewrite=_time_part(unit), returns="INTEGER", typed=True)
     r("pmod", "pmod(a, b) - Returns the positive value of a mod b", rewrite=_rename("hive_pmod"))
     r("to_date", "to_date(expr) - Extracts the date part of the date or datetime expression expr",
       rewrite=_rename("hive_to_date"), returns="DATE")
@@ -224,10 +248,12 @@ def _register_all() -> None:
       rewrite=_rename("hive_date_sub"), returns="DATE")
     r("from_utc_timestamp", "from_utc_timestamp(timestamp, string timezone) - "
       "Assumes given timestamp is UTC and converts to given timezone (as of Hive 0.8.0)",
-      rewrite=_rename("hive_from_utc"), returns="TIMESTAMP")
+      rewrite=lambda args, _e: call("hive_from_utc", as_timestamp_arg(args[0]), args[1]), returns="TIMESTAMP",
+      typed=True)
     r("to_utc_timestamp", "to_utc_timestamp(timestamp, string timezone) - "
       "Assumes given timestamp is in given timezone and converts to UTC (as of Hive 0.8.0)",
-      rewrite=_rename("hive_to_utc"), returns="TIMESTAMP")
+      rewrite=lambda args, _e: call("hive_to_utc", as_timestamp_arg(args[0]), args[1]), returns="TIMESTAMP",
+      typed=True)
     r("str_to_map", "str_to_map(text, delimiter1, delimiter2) - Creates a map by parsing text ",
       rewrite=_str_to_map, returns="MAP(VARCHAR, VARCHAR)")
     r("parse_url", "parse_url(url, partToExtract[, key]) - extracts a part from a URL", rewrite=_parse_url, returns="VARCHAR")
@@ -262,10 +288,10 @@ def _register_all() -> None:
     r("locate", "locate(substr, str[, pos]) - Returns the position of the first occurance of substr in str after position pos",
       rewrite=_locate, returns="INTEGER")
     r("nvl", "nvl(value,default_value) - Returns default value if value is null else returns value",
-      rewrite=_rename("hive_nvl"))
+      rewrite=lambda args, _e: exp.Coalesce(this=args[0], expressions=args[1:]))
     r("split", "split(str, regex) - Splits str around occurances that match regex", rewrite=_rename("hive_split"), returns="VARCHAR[]")
     r("concat_ws", "concat_ws(separator, [string | array(string)]+) - returns the concatenation of the strings separated by the separator.",
-      rewrite=_concat_ws, returns="VARCHAR")
+      rewrite=_concat_ws, returns="VARCHAR", typed=True)
     for name, usage in [
         ("concat", "concat(str1, str2, ... strN) - returns the concatenation of str1, str2, ... strN"),
         ("upper", "upper(str) - Returns str with all characters changed to uppercase"),
@@ -281,7 +307,6 @@ def _register_all() -> None:
         ("regexp_replace", "regexp_replace(str, regexp, rep) - replace all substrings of str that match regexp with rep"),
         ("regexp_extract", "regexp_extract(str, regexp[, idx]) - extracts a group that matches regexp"),
         ("abs", "abs(x) - returns the absolute value of x"),
-        ("round", "round(x[, d]) - round x to d decimal places"),
         ("floor", "floor(x) - Find the largest integer not greater than x"),
         ("ceil", "ceil(x) - Find the smallest integer not smaller than x"),
         ("sqrt", "sqrt(x) - returns the square root of x"),
@@ -303,8 +328,6 @@ def _register_all() -> None:
         ("struct", "struct(col1, col2, col3, ...) - Creates a struct with the given field values"),
         ("array_contains", "array_contains(array, value) - Returns TRUE if the array contains value."),
         ("sort_array", "sort_array(array(obj1, obj2,...)) - Sorts the input array in ascending order according to the natural ordering of the array elements."),
-        ("map_keys", "map_keys(map) - Returns an unordered array containing the keys of the input map."),
-        ("map_values", "map_values(map) - Returns an unordered array containing the values of the input map."),
         ("explode", "explode(a) - separates the elements of array a into multiple rows, or the elements of a map into multiple rows and columns "),
         ("posexplode", "posexplode(a) - behaves like explode for arrays, but includes the position of items in the original array"),
         ("inline", "inline( ARRAY( STRUCT()[,STRUCT()] - explodes and array and struct into a table"),
@@ -331,7 +354,610 @@ def _register_all() -> None:
         REGISTRY[name] = Function(name, REGISTRY[name].usage, kind="aggregate")
 
 
+# -- typed helpers: rewrites that run after type annotation ---------------------------
+
+_T = exp.DataType.Type
+_STRINGS = {_T.VARCHAR, _T.TEXT, _T.CHAR, _T.NCHAR, _T.NVARCHAR}
+_SMALL_INTS = {_T.TINYINT, _T.SMALLINT, _T.INT, _T.UTINYINT, _T.USMALLINT}
+_INTS = _SMALL_INTS | {_T.BIGINT, _T.UINT}
+TIMESTAMPS = {_T.TIMESTAMP, _T.DATETIME, _T.TIMESTAMPNTZ}  # DuckDB's TIMESTAMP annotates as TIMESTAMPNTZ
+
+
+def type_of(e: exp.Expression) -> exp.DataType.Type | None:
+    """The annotated type of an argument, or None when unknown."""
+    if isinstance(e, exp.Null):
+        return None
+    if isinstance(e, exp.Boolean):
+        return _T.BOOLEAN
+    if isinstance(e, exp.Literal):
+        return _T.VARCHAR if e.is_string else (_T.INT if e.this.lstrip("-").isdigit() else _T.DOUBLE)
+    t = getattr(e, "type", None)
+    if t is None or t.this in (_T.UNKNOWN, _T.NULL):
+        return None
+    return t.this
+
+
+def is_string_typed(e: exp.Expression) -> bool:
+    return type_of(e) in _STRINGS
+
+
+def hive_string(e: exp.Expression) -> exp.Expression:
+    """`e` converted to a string the way Hive converts it (booleans print TRUE/FALSE, doubles as Java does)."""
+    t = type_of(e)
+    if t in _STRINGS:
+        return e
+    if t == _T.BOOLEAN:
+        return sql("CASE WHEN __x THEN 'TRUE' WHEN NOT __x THEN 'FALSE' END").transform(_fill(e))
+    if t in (_T.DOUBLE, _T.FLOAT):
+        return call("hive_double_str", e)
+    return exp.Cast(this=e, to=exp.DataType.build("VARCHAR"))
+
+
+MACROS.extend([
+    # Java's Double.toString / Float.toString layout over DuckDB's shortest digits:
+    # plain in [1e-3, 1e7), otherwise d.dddE[-]n
+    "CREATE OR REPLACE MACRO hive_sci(s) AS CASE WHEN contains(s, 'e') THEN"
+    " (CASE WHEN contains(split_part(s, 'e', 1), '.') THEN split_part(s, 'e', 1) ELSE split_part(s, 'e', 1) || '.0' END)"
+    " || 'E' || CAST(CAST(split_part(s, 'e', 2) AS INTEGER) AS VARCHAR)"
+    " WHEN split_part(s, '.', 1) <> '0' THEN hive_sci_digits(rtrim(split_part(s, '.', 1) || split_part(s, '.', 2), '0'))"
+    " || 'E' || CAST(length(split_part(s, '.', 1)) - 1 AS VARCHAR)"
+    " ELSE hive_sci_digits(trim(split_part(s, '.', 2), '0')) || 'E' || CAST(-(length(split_part(s, '.', 2))"
+    " - length(ltrim(split_part(s, '.', 2), '0')) + 1) AS VARCHAR) END",
+    "CREATE OR REPLACE MACRO hive_sci_digits(d) AS left(d, 1) || '.' || CASE WHEN length(d) > 1 THEN substr(d, 2) ELSE '0' END",
+    "CREATE OR REPLACE MACRO hive_double_str(x) AS CASE WHEN x IS NULL THEN NULL WHEN isnan(x) THEN 'NaN'"
+    " WHEN isinf(x) THEN CASE WHEN x > 0 THEN 'Infinity' ELSE '-Infinity' END WHEN x = 0 THEN '0.0'"
+    " WHEN abs(x) >= 0.001 AND abs(x) < 10000000 THEN CAST(x AS VARCHAR)"
+    " ELSE CASE WHEN x < 0 THEN '-' ELSE '' END || hive_sci(CAST(abs(x) AS VARCHAR)) END",
+])
+
+
+def _fill(*args: exp.Expression) -> Callable[[exp.Expression], exp.Expression]:
+    """Substitute `__x`, `__y`, `__z` placeholders of a template with the arguments."""
+    names = ("__x", "__y", "__z", "__w")
+
+    def fill(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name in names[:len(args)]:
+            return args[names.index(node.name)].copy()
+        return node
+    return fill
+
+
+def template(text: str, *args: exp.Expression) -> exp.Expression:
+    return sql(text).transform(_fill(*args))
+
+
+def as_date(e: exp.Expression) -> exp.Expression:
+    """A DATE from a date, timestamp or string, parsed as Hive's lenient yyyy-MM-dd."""
+    t = type_of(e)
+    if t == _T.DATE:
+        return e
+    if t in TIMESTAMPS or t == _T.TIMESTAMPTZ:
+        return exp.Cast(this=e, to=exp.DataType.build("DATE"))
+    return call("hive_lenient_date", exp.Cast(this=e, to=exp.DataType.build("VARCHAR")))
+
+
+def as_timestamp_arg(e: exp.Expression) -> exp.Expression:
+    """A TIMESTAMP from a timestamp, date, number (seconds) or string (as CAST(string AS TIMESTAMP))."""
+    t = type_of(e)
+    if t in TIMESTAMPS:
+        return e
+    if t is None or t in _STRINGS:
+        return call("hive_str_to_ts", exp.Cast(this=e, to=exp.DataType.build("VARCHAR")))
+    return exp.Cast(this=e, to=exp.DataType.build("TIMESTAMP"))
+
+
+def as_timestamp(e: exp.Expression) -> exp.Expression:
+    """A TIMESTAMP from a date, timestamp or string ('yyyy-MM-dd HH:mm:ss[.f]', else the date)."""
+    t = type_of(e)
+    if t in TIMESTAMPS:
+        return e
+    if t in (_T.DATE, _T.TIMESTAMPTZ):
+        return exp.Cast(this=e, to=exp.DataType.build("TIMESTAMP"))
+    return call("hive_lenient_ts_or_date", exp.Cast(this=e, to=exp.DataType.build("VARCHAR")))
+
+
+MACROS.extend([
+    # SimpleDateFormat("yyyy-MM-dd"), lenient: the prefix is parsed, out-of-range fields roll over
+    "CREATE OR REPLACE MACRO hive_lenient_date(s) AS CASE WHEN regexp_matches(s, '^[0-9]+-[0-9]+-[0-9]+') THEN"
+    " CAST(make_date(TRY_CAST(regexp_extract(s, '^([0-9]+)-', 1) AS INTEGER), 1, 1)"
+    " + to_months(TRY_CAST(regexp_extract(s, '^[0-9]+-([0-9]+)-', 1) AS INTEGER) - 1)"
+    " + to_days(TRY_CAST(regexp_extract(s, '^[0-9]+-[0-9]+-([0-9]+)', 1) AS INTEGER) - 1) AS DATE) END",
+    # java.sql.Timestamp.valueOf: 'yyyy-[M]M-[d]d [H]H:[m]m:[s]s[.f]', fields roll over
+    "CREATE OR REPLACE MACRO hive_lenient_ts(s) AS CASE WHEN regexp_matches(s,"
+    " '^\\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2} [0-9]+:[0-9]+:[0-9]+(\\.[0-9]{1,9})?\\s*$')"
+    " AND TRY_CAST(regexp_extract(s, '^\\s*[0-9]+-([0-9]+)', 1) AS INTEGER) BETWEEN 1 AND 12"
+    " AND TRY_CAST(regexp_extract(s, '^\\s*[0-9]+-[0-9]+-([0-9]+)', 1) AS INTEGER) BETWEEN 1 AND 31 THEN"
+    " CAST(hive_lenient_date(trim(s)) AS TIMESTAMP)"
+    " + to_hours(TRY_CAST(regexp_extract(s, ' ([0-9]+):', 1) AS BIGINT))"
+    " + to_minutes(TRY_CAST(regexp_extract(s, ' [0-9]+:([0-9]+):', 1) AS BIGINT))"
+    " + to_microseconds(CAST(TRY_CAST(regexp_extract(s, ' [0-9]+:[0-9]+:([0-9.]+)', 1) AS DECIMAL(38, 9))"
+    " * 1000000 AS BIGINT)) END",
+    # CAST(string AS TIMESTAMP): trimmed, ' 00:00:00' added to a bare date, then Timestamp.valueOf
+    "CREATE OR REPLACE MACRO hive_str_to_ts(s) AS CASE WHEN s IS NULL THEN NULL"
+    " WHEN regexp_full_match(trim(s), '[0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?)?')"
+    " THEN coalesce(TRY_CAST(trim(s) AS TIMESTAMP), hive_lenient_ts(CASE WHEN contains(trim(s), ' ') THEN trim(s)"
+    " ELSE trim(s) || ' 00:00:00' END))"
+    " ELSE hive_lenient_ts(CASE WHEN contains(trim(s), ' ') THEN trim(s) ELSE trim(s) || ' 00:00:00' END) END",
+    # CAST(string AS DATE): java.sql.Date.valueOf, else the date of the timestamp
+    "CREATE OR REPLACE MACRO hive_str_to_date(s) AS CASE WHEN s IS NULL THEN NULL"
+    " WHEN regexp_full_match(trim(s), '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}')"
+    " AND TRY_CAST(regexp_extract(trim(s), '^[0-9]+-([0-9]+)', 1) AS INTEGER) BETWEEN 1 AND 12"
+    " AND TRY_CAST(regexp_extract(trim(s), '^[0-9]+-[0-9]+-([0-9]+)', 1) AS INTEGER) BETWEEN 1 AND 31"
+    " THEN hive_lenient_date(trim(s)) ELSE CAST(hive_str_to_ts(s) AS DATE) END",
+    # hour()/minute()/second() of a string: 'yyyy-MM-dd HH:mm:ss' or 'HH:mm:ss' (lenient prefixes)
+    "CREATE OR REPLACE MACRO hive_time_of(s) AS CASE"
+    " WHEN regexp_matches(s, '^[0-9]+-[0-9]+-[0-9]+ [0-9]+:[0-9]+:[0-9]+') THEN"
+    " hive_lenient_ts(regexp_extract(s, '^([0-9]+-[0-9]+-[0-9]+ [0-9]+:[0-9]+:[0-9]+)', 1))"
+    " WHEN regexp_matches(s, '^[0-9]+:[0-9]+:[0-9]+') THEN TIMESTAMP '1970-01-01 00:00:00'"
+    " + to_hours(CAST(regexp_extract(s, '^([0-9]+)', 1) AS BIGINT))"
+    " + to_minutes(CAST(regexp_extract(s, '^[0-9]+:([0-9]+)', 1) AS BIGINT))"
+    " + to_seconds(CAST(regexp_extract(s, '^[0-9]+:[0-9]+:([0-9]+)', 1) AS BIGINT)) END",
+    "CREATE OR REPLACE MACRO hive_lenient_ts_or_date(s) AS"
+    " coalesce(hive_lenient_ts(s), CAST(hive_lenient_date(s) AS TIMESTAMP))",
+    "CREATE OR REPLACE MACRO hive_months_between(a, b) AS CASE"
+    " WHEN a IS NULL OR b IS NULL THEN NULL"
+    " WHEN day(a) = day(b) OR (day(a) = day(last_day(a)) AND day(b) = day(last_day(b)))"
+    " THEN CAST((year(a) - year(b)) * 12 + month(a) - month(b) AS DOUBLE)"
+    " ELSE CAST(round(CAST((year(a) - year(b)) * 12 + month(a) - month(b) AS DECIMAL(38, 18))"
+    " + CAST(CAST((day(a) * 86400 + hour(a) * 3600 + minute(a) * 60 + second(a))"
+    " - (day(b) * 86400 + hour(b) * 3600 + minute(b) * 60 + second(b)) AS DOUBLE) / 2678400.0"
+    " AS DECIMAL(38, 18)), 8) AS DOUBLE) END",
+    "CREATE OR REPLACE MACRO hive_add_months(d, n) AS CASE WHEN d = last_day(d)"
+    " THEN last_day(CAST(d + to_months(CAST(n AS INTEGER)) AS DATE)) ELSE CAST(d + to_months(CAST(n AS INTEGER)) AS DATE) END",
+    "CREATE OR REPLACE MACRO hive_trunc_date(d, fmt) AS CASE"
+    " WHEN upper(fmt) IN ('MONTH', 'MON', 'MM') THEN CAST(date_trunc('month', d) AS DATE)"
+    " WHEN upper(fmt) IN ('YEAR', 'YYYY', 'YY') THEN CAST(date_trunc('year', d) AS DATE) END",
+    "CREATE OR REPLACE MACRO hive_dow_index(s) AS CASE"
+    " WHEN upper(s) IN ('MO', 'MON', 'MONDAY') THEN 1 WHEN upper(s) IN ('TU', 'TUE', 'TUESDAY') THEN 2"
+    " WHEN upper(s) IN ('WE', 'WED', 'WEDNESDAY') THEN 3 WHEN upper(s) IN ('TH', 'THU', 'THURSDAY') THEN 4"
+    " WHEN upper(s) IN ('FR', 'FRI', 'FRIDAY') THEN 5 WHEN upper(s) IN ('SA', 'SAT', 'SATURDAY') THEN 6"
+    " WHEN upper(s) IN ('SU', 'SUN', 'SUNDAY') THEN 7 END",
+    "CREATE OR REPLACE MACRO hive_next_day(d, dow) AS d + CAST(((hive_dow_index(dow) - isodow(d) + 6) % 7) + 1 AS INTEGER)",
+    # the bytes of a blob, unsigned
+    "CREATE OR REPLACE MACRO hive_bytes(b) AS list_transform(range(octet_length(b)),"
+    " lambda i: CAST('0x' || substr(hex(b), 2 * i + 1, 2) AS INTEGER))",
+    "CREATE OR REPLACE MACRO hive_crc32(b) AS CASE WHEN b IS NULL THEN NULL ELSE xor(list_reduce(hive_bytes(b),"
+    " lambda c, x: list_reduce(range(8), lambda r, k: CASE WHEN r & 1 = 1 THEN xor(r >> 1, 3988292384)"
+    " ELSE r >> 1 END, xor(c, x)), CAST(4294967295 AS BIGINT)), CAST(4294967295 AS BIGINT)) END",
+    # 32-bit two's complement wrap of a BIGINT
+    "CREATE OR REPLACE MACRO hive_wrap32(x) AS CAST(CASE WHEN (x & 4294967295) >= 2147483648"
+    " THEN (x & 4294967295) - 4294967296 ELSE x & 4294967295 END AS INTEGER)",
+    "CREATE OR REPLACE MACRO hive_wrap64(x) AS CAST(CASE WHEN (x & CAST(18446744073709551615 AS HUGEINT))"
+    " >= CAST(9223372036854775808 AS HUGEINT) THEN (x & CAST(18446744073709551615 AS HUGEINT))"
+    " - CAST(18446744073709551616 AS HUGEINT) ELSE x & CAST(18446744073709551615 AS HUGEINT) END AS BIGINT)",
+    # Java String.hashCode over UTF-8 bytes (signed), as Hive hashes strings
+    "CREATE OR REPLACE MACRO hive_hash_bytes(b) AS list_reduce(hive_bytes(b), lambda r, x:"
+    " hive_wrap32(CAST(r AS BIGINT) * 31 + CASE WHEN x > 127 THEN x - 256 ELSE x END), 0)",
+    "CREATE OR REPLACE MACRO hive_hash_long(v) AS hive_wrap32(xor(CAST(v AS HUGEINT) & CAST(18446744073709551615 AS HUGEINT),"
+    " (CAST(v AS HUGEINT) & CAST(18446744073709551615 AS HUGEINT)) >> 32))",
+    "CREATE OR REPLACE MACRO hive_soundex_codes(c) AS string_split(left(translate(left(c, 1), 'HW', '00'), 1)"
+    " || translate(translate(substr(c, 2), 'HW', ''), 'ABCDEFGIJKLMNOPQRSTUVXYZ', '012301202245501262301202'), '')",
+    "CREATE OR REPLACE MACRO hive_soundex_clean(s) AS upper(regexp_replace(s, '[^A-Za-z]', '', 'g'))",
+    "CREATE OR REPLACE MACRO hive_soundex(s) AS CASE WHEN s IS NULL THEN NULL WHEN hive_soundex_clean(s) = '' THEN ''"
+    " ELSE left(hive_soundex_clean(s), 1) || rpad(left(replace(array_to_string(list_filter("
+    "hive_soundex_codes(hive_soundex_clean(s)), lambda x, i: i > 1 AND x <> hive_soundex_codes(hive_soundex_clean(s))[i - 1]),"
+    " ''), '0', ''), 3), 3, '0') END",
+    "CREATE OR REPLACE MACRO hive_substring_index(s, d, n) AS CASE WHEN s IS NULL OR d IS NULL OR n IS NULL THEN NULL"
+    " WHEN n = 0 OR d = '' THEN '' WHEN n > 0 THEN array_to_string(string_split(s, d)[1:n], d)"
+    " ELSE array_to_string(string_split(s, d)[greatest(1, len(string_split(s, d)) + n + 1):], d) END",
+    "CREATE OR REPLACE MACRO hive_elt_index(n) AS TRY_CAST(n AS INTEGER)",
+])
+
+
+def _e(args, _e):
+    return sql("exp(1)")
+
+
+def _shift(kind: str) -> Rewrite:
+    def build(args, _node):
+        a, b = args
+        wide = type_of(a) in (_T.BIGINT, _T.INT128, _T.UBIGINT)
+        if wide:
+            s = template("(CAST(__x AS BIGINT) & 63)", b)
+            if kind == "left":
+                return template("hive_wrap64((CAST(__x AS HUGEINT) & CAST(18446744073709551615 AS HUGEINT)) << __y)", a, s)
+            if kind == "right":
+                return template("CAST(CAST(__x AS BIGINT) >> __y AS BIGINT)", a, s)
+            return template("hive_wrap64((CAST(__x AS HUGEINT) & CAST(18446744073709551615 AS HUGEINT)) >> __y)", a, s)
+        s = template("(CAST(__x AS BIGINT) & 31)", b)
+        if kind == "left":
+            return template("hive_wrap32((CAST(__x AS BIGINT) & 4294967295) << __y)", a, s)
+        if kind == "right":
+            return template("CAST(CAST(__x AS INTEGER) >> __y AS INTEGER)", a, s)
+        return template("hive_wrap32((CAST(__x AS BIGINT) & 4294967295) >> __y)", a, s)
+    return build
+
+
+def _bround(args, _node):
+    x = args[0]
+    d = args[1] if len(args) > 1 else exp.Literal.number(0)
+    t = type_of(x)
+    if t in _INTS:
+        return exp.Cast(this=template("round_even(__x, __y)", x, d),
+                        to=exp.DataType.build("BIGINT" if t == _T.BIGINT else "INTEGER"))
+    if t == _T.DECIMAL:
+        return template("round_even(__x, __y)", x, d)
+    return template("round_even(CAST(__x AS DOUBLE), __y)", x, d)
+
+
+def _crc32(args, _node):
+    a = args[0]
+    if type_of(a) in (_T.BINARY, _T.VARBINARY, _T.BLOB):
+        return call("hive_crc32", a)
+    return call("hive_crc32", template("encode(CAST(__x AS VARCHAR))", a))
+
+
+def _elt(args, _node):
+    n = args[0]
+    case = exp.Case()
+    for i, a in enumerate(args[1:], start=1):
+        case = case.when(exp.EQ(this=call("hive_elt_index", n.copy()), expression=exp.Literal.number(i)),
+                         hive_string(a))
+    return exp.Cast(this=case, to=exp.DataType.build("VARCHAR"))
+
+
+def _comparable(a: exp.Expression, b: exp.Expression) -> bool:
+    ta, tb = type_of(a), type_of(b)
+    if ta is None or tb is None:
+        return False
+    if ta in _STRINGS or tb in _STRINGS:
+        return ta in _STRINGS and tb in _STRINGS
+    return (ta in exp.DataType.NUMERIC_TYPES) == (tb in exp.DataType.NUMERIC_TYPES) or ta == tb
+
+
+def _field(args, _node):
+    """field(val, v1, v2, ...): the 1-based index of the first vi equal to val (same type family), else 0."""
+    val = args[0]
+    if type_of(val) is None:
+        return exp.Literal.number(0)
+    case = exp.Case()
+    for i, a in enumerate(args[1:], start=1):
+        if _comparable(val, a):
+            case = case.when(exp.EQ(this=val.copy(), expression=a), exp.Literal.number(i))
+    if not case.args.get("ifs"):
+        return exp.Literal.number(0)
+    return case.else_(exp.Literal.number(0))
+
+
+def _date_fn(macro: str, cast_result: str | None = None) -> Rewrite:
+    def build(args, _node):
+        out = call(macro, as_date(args[0]), *args[1:])
+        return exp.Cast(this=out, to=exp.DataType.build(cast_result)) if cast_result else out
+    return build
+
+
+def _last_day(args, _node):
+    return exp.Cast(this=exp.func("last_day", as_date(args[0])), to=exp.DataType.build("VARCHAR"))
+
+
+def _quarter(args, _node):
+    return exp.Cast(this=exp.func("quarter", as_date(args[0])), to=exp.DataType.build("INTEGER"))
+
+
+def _months_between(args, _node):
+    return call("hive_months_between", as_timestamp(args[0]), as_timestamp(args[1]))
+
+
+def _mask_char_arg(args: list[exp.Expression], i: int, default: int) -> int:
+    """The code point a mask function uses for argument i (-1 keeps the original)."""
+    if i >= len(args):
+        return default
+    a = args[i]
+    if isinstance(a, exp.Neg) and isinstance(a.this, exp.Literal):
+        return -int(a.this.this) if a.this.this.isdigit() else default
+    if isinstance(a, exp.Literal):
+        if a.is_string:
+            return ord(a.this[0]) if a.this else default
+        return int(a.this) if a.this.isdigit() else default
+    return default
+
+
+def _mask_int_arg(args: list[exp.Expression], i: int, default: int) -> int:
+    if i >= len(args):
+        return default
+    a = args[i]
+    if isinstance(a, exp.Neg) and isinstance(a.this, exp.Literal):
+        return -int(a.this.this)
+    if isinstance(a, exp.Literal):
+        try:
+            return int(a.this)
+        except ValueError:
+            return default
+    return default
+
+
+def _mask_string(s: exp.Expression, upper: int, lower: int, digit: int, other: int) -> exp.Expression:
+    """Replace each character by its class's code point; a class whose code is -1 keeps its characters."""
+    def rep(code: int) -> str:
+        return "c" if code == -1 else "'" + chr(code).replace("'", "''") + "'"
+    return template("array_to_string(list_transform(string_split(__x, ''), lambda c: CASE"
+                    f" WHEN regexp_matches(c, '\\p{{Lu}}') THEN {rep(upper)}"
+                    f" WHEN regexp_matches(c, '\\p{{Ll}}') THEN {rep(lower)}"
+                    f" WHEN regexp_matches(c, '\\p{{Nd}}') THEN {rep(digit)} ELSE {rep(other)} END), '')", s)
+
+
+def _mask_number(x: exp.Expression, t: exp.DataType.Type, number: int) -> exp.Expression:
+    """Every digit of an integer becomes `number`, keeping the sign, in the type's width (Java overflow)."""
+    digits = template("length(CAST(abs(CAST(__x AS HUGEINT)) AS VARCHAR))", x)
+    rep = template(f"CAST(repeat('{number}', CAST(__y AS INTEGER)) AS HUGEINT) * sign(CAST(__x AS HUGEINT))", x, digits)
+    rep = template(f"CASE WHEN __x = 0 THEN {number} ELSE __y END", x, rep)
+    bits = {_T.TINYINT: 8, _T.SMALLINT: 16, _T.INT: 32}.get(t, 64)
+    duck = {_T.TINYINT: "TINYINT", _T.SMALLINT: "SMALLINT", _T.INT: "INTEGER"}.get(t, "BIGINT")
+    mod = 1 << bits
+    half = 1 << (bits - 1)
+    return template(f"CAST(CASE WHEN ((__x % {mod}) + {mod}) % {mod} >= {half} THEN ((__x % {mod}) + {mod}) % {mod} - {mod}"
+                    f" ELSE ((__x % {mod}) + {mod}) % {mod} END AS {duck})", rep)
+
+
+def _mask_date(x: exp.Expression, day: int, month: int, year: int) -> exp.Expression:
+    if day != -1 and not 1 <= day <= 31:
+        day = 1
+    if month != -1 and not 0 <= month <= 11:
+        month = 0
+    y = "year(__x)" if year == -1 else str(year + 1900)
+    m = "month(__x)" if month == -1 else str(month + 1)
+    d = "day(__x)" if day == -1 else str(day)
+    return template(f"CAST(make_date({y}, 1, 1) + to_months({m} - 1) + to_days({d} - 1) AS DATE)", x)
+
+
+def _mask_value(x: exp.Expression, args: list[exp.Expression], first: int,
+                string_fn: Callable[[exp.Expression, int, int, int, int], exp.Expression]) -> exp.Expression:
+    upper = _mask_char_arg(args, first, ord("X"))
+    lower = _mask_char_arg(args, first + 1, ord("x"))
+    digit = _mask_char_arg(args, first + 2, ord("n"))
+    other = _mask_char_arg(args, first + 3, -1)
+    number = _mask_int_arg(args, first + 4, 1)
+    if not 0 <= number <= 9:
+        number = 1
+    t = type_of(x)
+    if t in (_T.TINYINT, _T.SMALLINT, _T.INT, _T.BIGINT):
+        return _mask_number(x, t, number)
+    if t == _T.DATE:
+        return _mask_date(x, _mask_int_arg(args, first + 5, 1), _mask_int_arg(args, first + 6, 0),
+                          _mask_int_arg(args, first + 7, 0))
+    out = string_fn(exp.Cast(this=x, to=exp.DataType.build("VARCHAR")), upper, lower, digit, other)
+    if t == _T.CHAR:
+        out = exp.func("rpad", out, exp.Literal.number(255), lit(" "))
+    return out
+
+
+def _mask(args, _node):
+    return _mask_value(args[0], args, 1, _mask_string)
+
+
+def _mask_n(which: str) -> Rewrite:
+    """mask_first_n / mask_last_n / mask_show_first_n / mask_show_last_n."""
+    def build(args, _node):
+        n = args[1] if len(args) > 1 else exp.Literal.number(4)
+        t = type_of(args[0])
+
+        def string_fn(s, upper, lower, digit, other):
+            masked = _mask_string(s, upper, lower, digit, other)
+            k = template("greatest(CAST(__x AS INTEGER), 0)", n)
+            if which == "first":
+                return template("left(__x, __z) || substr(__y, __z + 1)", masked, s, k)
+            if which == "last":
+                return template("left(__y, greatest(length(__y) - __z, 0)) || right(__x, least(__z, length(__y)))",
+                                masked, s, k)
+            if which == "show_first":
+                return template("left(__y, __z) || substr(__x, __z + 1)", masked, s, k)
+            return template("left(__x, greatest(length(__y) - __z, 0)) || right(__y, least(__z, length(__y)))",
+                            masked, s, k)
+        if t in (_T.TINYINT, _T.SMALLINT, _T.INT, _T.BIGINT):
+            # numbers are masked as their decimal strings, then converted back (Java overflow)
+            number = _mask_int_arg(args, 6, 1)
+            if not 0 <= number <= 9:
+                number = 1
+            s = template("CAST(abs(CAST(__x AS HUGEINT)) AS VARCHAR)", args[0])
+            masked = string_fn(s, -1, -1, ord(str(number)), -1)
+            value = template("TRY_CAST(__y AS HUGEINT) * sign(CAST(__x AS HUGEINT))", args[0], masked)
+            bits = {_T.TINYINT: 8, _T.SMALLINT: 16, _T.INT: 32}.get(t, 64)
+            duck = {_T.TINYINT: "TINYINT", _T.SMALLINT: "SMALLINT", _T.INT: "INTEGER"}.get(t, "BIGINT")
+            mod, half = 1 << bits, 1 << (bits - 1)
+            return template(f"CAST(CASE WHEN ((__x % {mod}) + {mod}) % {mod} >= {half} THEN ((__x % {mod}) + {mod}) % {mod}"
+                            f" - {mod} ELSE ((__x % {mod}) + {mod}) % {mod} END AS {duck})", value)
+        return _mask_value(args[0], args, 2, string_fn)
+    return build
+
+
+def _sha2(args, _node):
+    a, bits = args[0], args[1]
+    if type_of(a) not in (_T.BINARY, _T.VARBINARY, _T.BLOB):
+        a = exp.Cast(this=a, to=exp.DataType.build("VARCHAR"))
+    return template("CASE WHEN __y IN (0, 256) THEN sha256(__x) END", a, bits)
+
+
+def _hash_one(a: exp.Expression) -> exp.Expression:
+    """Hive's ObjectInspectorUtils.hashCode of one value (Java hashCode semantics)."""
+    t = type_of(a)
+    if t in (_T.TINYINT, _T.SMALLINT, _T.INT):
+        body = template("CAST(__x AS INTEGER)", a)
+    elif t == _T.BIGINT:
+        body = call("hive_hash_long", a)
+    elif t == _T.BOOLEAN:
+        body = template("CASE WHEN __x THEN 1 ELSE 0 END", a)
+    elif t == _T.FLOAT:
+        body = call("hive_float_bits", a)
+    elif t == _T.DOUBLE:
+        body = call("hive_hash_long", call("hive_double_bits", a))
+    elif t == _T.DATE:
+        body = template("CAST(__x - DATE '1970-01-01' AS INTEGER)", a)
+    elif t in (_T.BINARY, _T.VARBINARY, _T.BLOB):
+        body = call("hive_hash_bytes", a)
+    else:
+        body = call("hive_hash_bytes", template("encode(CAST(__x AS VARCHAR))", a))
+    return template("coalesce(__y, 0)", a, body)
+
+
+def _hash(args, _node):
+    out: exp.Expression = exp.Literal.number(0)
+    if len(args) == 1:
+        return _hash_one(args[0])
+    for a in args:
+        out = call("hive_wrap32", template("CAST(__x AS BIGINT) * 31 + __y", out, _hash_one(a)))
+    return out
+
+
+MACROS.extend([
+    # IEEE-754 bit patterns (Float.floatToIntBits / Double.doubleToLongBits for non-NaN values)
+    "CREATE OR REPLACE MACRO hive_float_bits(f) AS CASE WHEN f = 0 THEN CASE WHEN CAST(f AS VARCHAR) LIKE '-%' THEN -2147483648 ELSE 0 END"
+    " WHEN isnan(f) THEN 2143289344 ELSE hive_wrap32("
+    "(CASE WHEN f < 0 THEN 2147483648 ELSE 0 END)"
+    " + (CASE WHEN abs(f) < 1.1754943508222875e-38 THEN 0 ELSE CAST(floor(log2(abs(f))) + 127 AS BIGINT) END << 23)"
+    " + CAST(CASE WHEN abs(f) < 1.1754943508222875e-38 THEN abs(CAST(f AS DOUBLE)) * 2 ^ 149"
+    " ELSE (abs(CAST(f AS DOUBLE)) / 2 ^ floor(log2(abs(CAST(f AS DOUBLE)))) - 1) * 8388608 END AS BIGINT)) END",
+    "CREATE OR REPLACE MACRO hive_double_bits(f) AS CASE WHEN f = 0 THEN 0"
+    " WHEN isnan(f) THEN 9221120237041090560 ELSE hive_wrap64("
+    "(CASE WHEN f < 0 THEN CAST(9223372036854775808 AS HUGEINT) ELSE 0 END)"
+    " + (CAST(CASE WHEN abs(f) < 2.2250738585072014e-308 THEN 0 ELSE floor(log2(abs(f))) + 1023 END AS HUGEINT) << 52)"
+    " + CAST(CASE WHEN abs(f) < 2.2250738585072014e-308 THEN abs(f) * 2 ^ 1074"
+    " ELSE (abs(f) / 2 ^ floor(log2(abs(f))) - 1) * 4503599627370496 END AS HUGEINT)) END",
+])
+
+
+def _to_unix_timestamp(args, node):
+    return _unix_timestamp(args, node)
+
+
+def _instr(args, _node):
+    return call("hive_instr", hive_string(args[0]), hive_string(args[1]))
+
+
+def _split(args, _node):
+    return call("hive_split", hive_string(args[0]), hive_string(args[1]))
+
+
+def _round(args, _node):
+    """round(x[, d]) keeps x's type; doubles round HALF_UP on their shortest decimal form (as BigDecimal)."""
+    x = args[0]
+    d = args[1] if len(args) > 1 else exp.Literal.number(0)
+    t = type_of(x)
+    if t in _STRINGS:
+        x, t = exp.Cast(this=x, to=exp.DataType.build("DOUBLE")), _T.DOUBLE
+    if t in (_T.DOUBLE, _T.FLOAT) and _int_literal(d) is not None:
+        out = template(f"CASE WHEN isnan(__x) OR isinf(__x) OR abs(__x) >= 1e15 THEN round(__x, {_int_literal(d)})"
+                       f" ELSE CAST(round(CAST(CAST(__x AS VARCHAR) AS DECIMAL(38, 20)), {_int_literal(d)}) AS DOUBLE) + 0.0 END",
+                       x)
+        return exp.Cast(this=out, to=exp.DataType.build("FLOAT" if t == _T.FLOAT else "DOUBLE"))
+    if t in _INTS and _int_literal(d) is not None and _int_literal(d) >= 0:
+        return x
+    return exp.func("round", x, d)
+
+
+def _int_literal(e: exp.Expression) -> int | None:
+    if isinstance(e, exp.Neg):
+        v = _int_literal(e.this)
+        return None if v is None else -v
+    if isinstance(e, exp.Literal) and not e.is_string and e.this.isdigit():
+        return int(e.this)
+    return None
+
+
+def _percentile(args, _node):
+    """Exact percentile(s) of an integral column, interpolated linearly, as DOUBLE."""
+    x = exp.Cast(this=args[0], to=exp.DataType.build("DOUBLE"))
+    p = args[1]
+    if isinstance(p, exp.Array):
+        if not p.expressions:
+            return template("CASE WHEN count(__x) = 0 THEN NULL ELSE []::DOUBLE[] END", x)
+        p = exp.Array(expressions=[exp.Cast(this=e, to=exp.DataType.build("DOUBLE")) for e in p.expressions])
+        return exp.Cast(this=exp.func("quantile_cont", x, p), to=exp.DataType.build("DOUBLE[]"))
+    return exp.Cast(this=exp.func("quantile_cont", x, p), to=exp.DataType.build("DOUBLE"))
+
+
+MACROS.extend([
+    # HiveIntervalYearMonth.valueOf: [+|-]y-m
+    "CREATE OR REPLACE MACRO hive_interval_ym(s) AS CASE WHEN regexp_full_match(trim(s), '[+-]?[0-9]+-[0-9]+') THEN"
+    " to_months(CAST(CASE WHEN starts_with(trim(s), '-') THEN -1 ELSE 1 END * ("
+    "CAST(regexp_extract(trim(s), '([0-9]+)-', 1) AS BIGINT) * 12"
+    " + CAST(regexp_extract(trim(s), '-([0-9]+)$', 1) AS BIGINT)) AS INTEGER)) END",
+    # HiveIntervalDayTime.valueOf: [+|-]d h:m:s[.f]
+    "CREATE OR REPLACE MACRO hive_interval_dt(s) AS CASE"
+    " WHEN regexp_full_match(trim(s), '[+-]?[0-9]+ [0-9]+:[0-9]+:[0-9]+(\\.[0-9]*)?') THEN"
+    " (to_days(CAST(regexp_extract(trim(s), '^[+-]?([0-9]+) ', 1) AS INTEGER))"
+    " + to_microseconds(CAST(round((CAST(regexp_extract(trim(s), ' ([0-9]+):', 1) AS DECIMAL(38, 9)) * 3600"
+    " + CAST(regexp_extract(trim(s), ':([0-9]+):', 1) AS DECIMAL(38, 9)) * 60"
+    " + CAST(regexp_extract(trim(s), ':([0-9.]+)$', 1) AS DECIMAL(38, 9))) * 1000000) AS BIGINT)))"
+    " * CASE WHEN starts_with(trim(s), '-') THEN -1 ELSE 1 END END",
+])
+
+
+def _register_more() -> None:
+    r = register
+    # a NULL map has no keys and no values: an empty array, not NULL
+    r("map_keys", "map_keys(map) - Returns an unordered array containing the keys of the input map.",
+      rewrite=lambda args, _e: exp.func("coalesce", native("map_keys", args[0]), sql("[]")))
+    r("map_values", "map_values(map) - Returns an unordered array containing the values of the input map.",
+      rewrite=lambda args, _e: exp.func("coalesce", native("map_values", args[0]), sql("[]")))
+    # java.lang.Math (JDK 8) evaluation order, which differs in the last bit from DuckDB's
+    r("radians", "radians(x) - Converts degrees to radians", returns="DOUBLE",
+      rewrite=lambda args, _e: template("CAST(__x AS DOUBLE) / 180.0 * pi()", args[0]))
+    r("degrees", "degrees(x) - Converts radians to degrees", returns="DOUBLE",
+      rewrite=lambda args, _e: template("CAST(__x AS DOUBLE) * 180.0 / pi()", args[0]))
+    r("interval_year_month", "interval_year_month(str) - converts str to an INTERVAL YEAR TO MONTH",
+      rewrite=lambda args, _e: call("hive_interval_ym", exp.Cast(this=args[0], to=exp.DataType.build("VARCHAR"))),
+      returns="INTERVAL")
+    r("interval_day_time", "interval_day_time(str) - converts str to an INTERVAL DAY TO SECOND",
+      rewrite=lambda args, _e: call("hive_interval_dt", exp.Cast(this=args[0], to=exp.DataType.build("VARCHAR"))),
+      returns="INTERVAL")
+    r("percentile", "percentile(expr, pc) - Returns the percentile(s) of expr at pc (range: [0,1]).pc can be a "
+      "double or double array", kind="aggregate", rewrite=_percentile)
+    r("round", "round(x[, d]) - round x to d decimal places", rewrite=_round, typed=True)
+    r("e", "e() - returns E", rewrite=_e, returns="DOUBLE")
+    r("pi", "pi() - returns pi")
+    r("shiftleft", "shiftleft(a, b) - Bitwise left shift", rewrite=_shift("left"), typed=True)
+    r("shiftright", "shiftright(a, b) - Bitwise right shift", rewrite=_shift("right"), typed=True)
+    r("shiftrightunsigned", "shiftrightunsigned(a, b) - Bitwise unsigned right shift",
+      rewrite=_shift("unsigned"), typed=True)
+    r("bround", "bround(x[, d]) - round x to d decimal places using HALF_EVEN rounding mode.",
+      rewrite=_bround, typed=True)
+    r("crc32", "crc32(str or bin) - Computes a cyclic redundancy check value for string or binary argument and "
+      "returns bigint value.", rewrite=_crc32, typed=True, returns="BIGINT")
+    r("elt", "elt(n, str1, str2, ...) - returns the n-th string", rewrite=_elt, typed=True, returns="VARCHAR")
+    r("field", "field(str, str1, str2, ...) - returns the index of str in the str1,str2,... list or 0 if not found",
+      rewrite=_field, typed=True, returns="INTEGER")
+    r("months_between", "months_between(date1, date2) - returns number of months between dates date1 and date2",
+      rewrite=_months_between, typed=True, returns="DOUBLE")
+    r("add_months", "add_months(start_date, num_months) - Returns the date that is num_months after start_date.",
+      rewrite=_date_fn("hive_add_months", "VARCHAR"), typed=True, returns="VARCHAR")
+    r("last_day", "last_day(date) - Returns the last day of the month which the date belongs to.",
+      rewrite=_last_day, typed=True, returns="VARCHAR")
+    r("next_day", "next_day(start_date, day_of_week) - Returns the first date which is later than start_date "
+      "and named as indicated.", rewrite=_date_fn("hive_next_day", "VARCHAR"), typed=True, returns="VARCHAR")
+    r("trunc", "trunc(date, fmt) - Returns returns date with the time portion of the day truncated to the unit "
+      "specified by the format model fmt. If you omit fmt, then date is truncated to the nearest day. It now only "
+      "supports 'MONTH'/'MON'/'MM' and 'YEAR'/'YYYY'/'YY' as format.",
+      rewrite=_date_fn("hive_trunc_date", "VARCHAR"), typed=True, returns="VARCHAR")
+    r("quarter", "quarter(date/timestamp/string) - Returns the quarter of the year for date, in the range 1 to 4.",
+      rewrite=_quarter, typed=True, returns="INTEGER")
+    r("soundex", "soundex(string) - Returns soundex code of the string.", rewrite=_rename("hive_soundex"),
+      returns="VARCHAR")
+    r("substring_index", "substring_index(str, delim, count) - Returns the substring from string str before "
+      "count occurrences of the delimiter delim.", rewrite=_rename("hive_substring_index"), returns="VARCHAR")
+    r("sha2", "sha2(string/binary, len) - Calculates the SHA-2 family of hash functions (SHA-224, SHA-256, "
+      "SHA-384, and SHA-512).", rewrite=_sha2, typed=True, returns="VARCHAR")
+    r("hash", "hash(a1, a2, ...) - Returns a hash value of the arguments", rewrite=_hash, typed=True,
+      returns="INTEGER")
+    r("to_unix_timestamp", "to_unix_timestamp(date[, pattern]) - Returns the UNIX timestamp",
+      rewrite=_to_unix_timestamp, returns="BIGINT")
+    r("mask", "mask(value, upperChar, lowerChar, digitChar, otherChar, numberChar, dayValue, monthValue, "
+      "yearValue) - masks the given value", rewrite=_mask, typed=True)
+    r("mask_first_n", "mask_first_n(value, charCount, upperChar, lowerChar, digitChar, otherChar, numberChar) - "
+      "masks the first n characters of the value", rewrite=_mask_n("first"), typed=True)
+    r("mask_last_n", "mask_last_n(value, charCount, upperChar, lowerChar, digitChar, otherChar, numberChar) - "
+      "masks the last n characters of the value", rewrite=_mask_n("last"), typed=True)
+    r("mask_show_first_n", "mask_show_first_n(value, charCount, upperChar, lowerChar, digitChar, otherChar, "
+      "numberChar) - masks all but first n characters of the value", rewrite=_mask_n("show_first"), typed=True)
+    r("mask_show_last_n", "mask_show_last_n(value, charCount, upperChar, lowerChar, digitChar, otherChar, "
+      "numberChar) - masks all but last n characters of the value", rewrite=_mask_n("show_last"), typed=True)
+    r("instr", "instr(str, substr) - Returns the index of the first occurance of substr in str",
+      rewrite=_instr, typed=True, returns="INTEGER")
+    r("split", "split(str, regex) - Splits str around occurances that match regex", rewrite=_split, typed=True,
+      returns="VARCHAR[]")
+
+
 _register_all()
+_register_more()
 MACROS.append(_MACRO_LIST)
 MACROS.append("CREATE OR REPLACE MACRO hive_unix_ts_cast(t) AS NULL")
 

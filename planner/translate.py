@@ -12,7 +12,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from planner.functions import REGISTRY, call
+from planner.functions import REGISTRY, TIMESTAMPS, as_date, call, hive_string
 
 DUCK = "duckdb"
 
@@ -21,8 +21,7 @@ STRING_TYPES = {exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.
 FLOAT_TYPES = {exp.DataType.Type.FLOAT, exp.DataType.Type.DOUBLE, exp.DataType.Type.DECIMAL}
 INTEGRAL_TARGETS = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
                     exp.DataType.Type.BIGINT}
-TEMPORAL_TYPES = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATE, exp.DataType.Type.DATETIME,
-                  exp.DataType.Type.TIMESTAMPTZ}
+TEMPORAL_TYPES = TIMESTAMPS | {exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMPTZ}
 
 
 def _typeof(e: exp.Expression) -> exp.DataType.Type | None:
@@ -89,20 +88,38 @@ def rewrite_grouping(select: exp.Select) -> None:
         group.set("grouping_sets", fixed)
         group.set("expressions", [])
     has_sets = bool(group.args.get("rollup") or group.args.get("cube") or group.args.get("grouping_sets"))
+    # GROUP BY columns that no grouping set contains are NULL in every row and never set their bit
+    absent: set[str] = set()
+    if sets:
+        present = {m.sql(DUCK) for gs in group.args["grouping_sets"] for m in gs.find_all(exp.Column)}
+        absent = {c.sql(DUCK) for c in cols if isinstance(c, exp.Column) and c.sql(DUCK) not in present}
+    sources = [select.args["from_"].this] if select.args.get("from_") else []
+    sources += [j.this for j in select.args.get("joins") or []]
+    derived = any(not isinstance(src, exp.Table) for src in sources)
 
     def gid(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column) and node.name.lower() == "grouping__id" and not node.table:
+            if not has_sets and derived:
+                return node  # a derived table's GROUPING__ID column
             if not has_sets or not cols:
                 return exp.Literal.number(0)
-            terms = [f"((1 - GROUPING({c.sql(DUCK)})) << {i})" for i, c in enumerate(cols)]
-            return _parse("(" + " | ".join(terms) + ")")
+            terms = [f"((1 - GROUPING({c.sql(DUCK)})) << {i})" for i, c in enumerate(cols)
+                     if c.sql(DUCK) not in absent]
+            return _parse("(" + " | ".join(terms) + ")") if terms else exp.Literal.number(0)
+        return node
+
+    def null_absent(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.sql(DUCK) in absent and node.find_ancestor(exp.AggFunc) is None:
+            return exp.Null()
         return node
 
     new = []
     for e in select.expressions:
         if isinstance(e, exp.Column) and e.name.lower() == "grouping__id":
             e = exp.alias_(e, "grouping__id", quoted=True)
-        new.append(e.transform(gid))
+        elif isinstance(e, exp.Column) and e.sql(DUCK) in absent:
+            e = exp.alias_(e, e.name, quoted=True)
+        new.append(e.transform(gid).transform(null_absent))
     select.set("expressions", new)
     for key in ("having", "order"):
         if select.args.get(key):
@@ -225,7 +242,8 @@ def rewrite_select_udtf(select: exp.Select) -> None:
     fn = e
     if isinstance(e, exp.Alias):
         fn = e.this
-        names = [e.alias]
+        auto = e.args["alias"].quoted and e.alias == "_c0"  # named by name_outputs, not by the query
+        names = [] if auto else [e.alias]
     elif isinstance(e, exp.Aliases):
         fn = e.this
         names = [a.name for a in e.expressions]
@@ -277,12 +295,28 @@ def rewrite_cast(node: exp.Cast) -> exp.Expression:
             return exp.TryCast(this=digits, to=to)
         if st in TEMPORAL_TYPES:
             return exp.TryCast(this=call("hive_unix_ts_of", src), to=to)
+    src_is_string = st in STRING_TYPES or (isinstance(src, exp.Literal) and src.is_string)
+    if to.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME) and src_is_string:
+        return call("hive_str_to_ts", src)
+    if to.this == exp.DataType.Type.DATE and src_is_string:
+        return call("hive_str_to_date", src)
+    if to.this == exp.DataType.Type.BOOLEAN and st in TIMESTAMPS:
+        return exp.NEQ(this=call("hive_unix_ts_of", src), expression=exp.Literal.number(0))
     if to.this == exp.DataType.Type.BOOLEAN and (st in STRING_TYPES or (isinstance(src, exp.Literal) and src.is_string)):
         return _parse("CASE WHEN __x IS NULL THEN NULL ELSE length(__x) <> 0 END").transform(
                 lambda n: src.copy() if isinstance(n, exp.Column) and n.name == "__x" else n)
     if to.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME) and st in exp.DataType.NUMERIC_TYPES:
         return _parse("CAST(timezone(current_setting('TimeZone'), to_timestamp(CAST(__x AS DOUBLE))) AS TIMESTAMP)").transform(
             lambda n: src.copy() if isinstance(n, exp.Column) and n.name == "__x" else n)
+    if to.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR) and to.expressions:
+        n = to.expressions[0].this if isinstance(to.expressions[0], exp.DataTypeParam) else to.expressions[0]
+        text = exp.func("left", hive_string(src), n.copy())
+        if to.this == exp.DataType.Type.CHAR:
+            text = exp.func("rpad", text, n.copy(), exp.Literal.string(" "))
+        return exp.Cast(this=text, to=to)
+    if to.this in STRING_TYPES and not to.expressions and st in (exp.DataType.Type.BOOLEAN, exp.DataType.Type.DOUBLE,
+                                                                  exp.DataType.Type.FLOAT):
+        return hive_string(src)
     if isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast):
         return exp.TryCast(this=src, to=to)
     return node
@@ -316,8 +350,15 @@ def rewrite_arith(node: exp.Binary) -> exp.Expression:
 
 
 def rewrite_function(node: exp.Anonymous) -> exp.Expression:
+    """Untyped registry rewrites; a typed one waits for `_typed`, wrapped in its result type."""
     f = REGISTRY.get(node.name.lower())
-    if f is not None and f.rewrite is not None:
+    if f is not None and f.rewrite is not None and not node.meta.get("hive_native"):
+        if f.typed:
+            if f.returns and not node.meta.get("hive_typed"):
+                node.meta["hive_typed"] = True
+                return exp.Cast(this=node, to=exp.DataType.build(f.returns, dialect=DUCK))
+            node.meta["hive_typed"] = True
+            return node
         out = f.rewrite(list(node.expressions), node)
         if f.returns:
             out = exp.Cast(this=out, to=exp.DataType.build(f.returns, dialect=DUCK))
@@ -325,13 +366,40 @@ def rewrite_function(node: exp.Anonymous) -> exp.Expression:
     return node
 
 
+def rewrite_typed_function(node: exp.Anonymous) -> exp.Expression:
+    """Registry rewrites that look at their arguments' types (annotated by `_typed`)."""
+    f = REGISTRY.get(node.name.lower())
+    if f is None or f.rewrite is None or not f.typed or node.meta.get("hive_native"):
+        return node
+    return f.rewrite(list(node.expressions), node)
+
+
+def _numeric_arg(e: exp.Expression) -> exp.Expression:
+    """Hive sums and averages strings as doubles, timestamps as seconds since the epoch (a double)."""
+    if _is_string(e):
+        return _as_double(e)
+    if _typeof(e) in TIMESTAMPS:
+        return exp.func("epoch", exp.Cast(this=e, to=exp.DataType.build("TIMESTAMPTZ")))
+    return e
+
+
+def _avg_decimal_type(node: exp.Avg) -> exp.DataType | None:
+    """avg(decimal(p, s)) is decimal(p + 4, s + 4) in Hive (DuckDB averages decimals as DOUBLE)."""
+    arg = node.this
+    inner = arg.expressions[0] if isinstance(arg, exp.Distinct) and arg.expressions else arg
+    t = getattr(inner, "type", None)
+    if t is None or t.this != exp.DataType.Type.DECIMAL or len(t.expressions) != 2:
+        return None
+    p, sc = (int(x.this.this) if isinstance(x, exp.DataTypeParam) else int(x.this) for x in t.expressions)
+    return exp.DataType.build(f"DECIMAL({min(38, p + 4)}, {min(38, sc + 4)})")
+
+
 def rewrite_aggregate_args(node: exp.Expression) -> exp.Expression:
-    """Hive sums and averages strings as doubles."""
     arg = node.this
     if isinstance(arg, exp.Distinct):
-        arg.set("expressions", [_as_double(e) if _is_string(e) else e for e in arg.expressions])
-    elif _is_string(arg):
-        node.set("this", _as_double(arg))
+        arg.set("expressions", [_numeric_arg(e) for e in arg.expressions])
+    else:
+        node.set("this", _numeric_arg(arg))
     return node
 
 
@@ -340,20 +408,119 @@ DATE_PARTS = (exp.Year, exp.Month, exp.Day, exp.Quarter, exp.WeekOfYear, exp.Day
 
 
 def rewrite_date_part(node: exp.Expression) -> exp.Expression:
-    """Hive's date functions accept strings: parse them as timestamps (NULL if unparsable)."""
+    """Hive's date functions accept strings (parsed leniently as yyyy-MM-dd), timestamps and intervals."""
     arg = node.this
+    if isinstance(arg, exp.TsOrDsToDate):  # how sqlglot's Hive parser wraps the argument
+        arg = arg.this
+    t = _typeof(arg)
     if _is_string(arg):
-        node.set("this", call("hive_to_ts", arg))
+        node.set("this", as_date(arg))
+    elif t in TEMPORAL_TYPES or t == exp.DataType.Type.INTERVAL:
+        node.set("this", arg)
+    return node
+
+
+_NUMERIC_NOT_EXACT = {exp.DataType.Type.DOUBLE, exp.DataType.Type.DECIMAL}
+
+
+def _hive_implicit(src: exp.DataType.Type, dst: exp.DataType.Type) -> bool:
+    """FunctionRegistry.implicitConvertible, for the string/number/date crossings DuckDB treats differently."""
+    if src in STRING_TYPES:
+        return dst in _NUMERIC_NOT_EXACT
+    if dst in STRING_TYPES:
+        return src in exp.DataType.NUMERIC_TYPES or src in TEMPORAL_TYPES
+    return False
+
+
+def _hive_common(a: exp.DataType.Type | None, b: exp.DataType.Type | None) -> exp.DataType.Type | None:
+    """FunctionRegistry.getCommonClass; None where DuckDB's own rules agree with Hive's."""
+    if a is None or a == exp.DataType.Type.NULL:
+        return b
+    if b is None or b == exp.DataType.Type.NULL or a == b:
+        return a
+    if a in STRING_TYPES and b in STRING_TYPES:
+        return exp.DataType.Type.VARCHAR
+    if _hive_implicit(a, b):
+        return b
+    if _hive_implicit(b, a):
+        return a
+    return None
+
+
+def unify_branches(values: list[exp.Expression]) -> list[exp.Expression]:
+    """Convert the values of IF/CASE/COALESCE/array/map to Hive's common type where they mix strings."""
+    types = [None if isinstance(v, exp.Null) else _typeof(v) for v in values]
+    if not any(t in STRING_TYPES for t in types) or all(t in STRING_TYPES or t is None for t in types):
+        return values
+    common: exp.DataType.Type | None = None
+    for t in types:
+        if t is None or t == exp.DataType.Type.UNKNOWN:
+            continue
+        common = _hive_common(common, t) if common is not None else t
+        if common is None:
+            return values
+    out = []
+    for v, t in zip(values, types):
+        if t is None or t == common:
+            out.append(v)
+        elif common in STRING_TYPES:
+            out.append(hive_string(v))
+        elif common == exp.DataType.Type.DOUBLE:
+            out.append(_as_double(v))
+        else:
+            out.append(v)
+    return out
+
+
+def rewrite_branches(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.If):
+        a, b = unify_branches([node.args["true"], node.args.get("false") or exp.Null()])
+        node.set("true", a)
+        if node.args.get("false") is not None:
+            node.set("false", b)
+    elif isinstance(node, exp.Case):
+        ifs = node.args.get("ifs") or []
+        vals = unify_branches([i.args["true"] for i in ifs] + [node.args.get("default") or exp.Null()])
+        for i, v in zip(ifs, vals):
+            i.set("true", v)
+        if node.args.get("default") is not None:
+            node.set("default", vals[-1])
+    elif isinstance(node, exp.Coalesce):
+        vals = unify_branches([node.this] + list(node.expressions))
+        node.set("this", vals[0])
+        node.set("expressions", vals[1:])
+    elif isinstance(node, exp.Array):
+        node.set("expressions", unify_branches(list(node.expressions)))
+    elif isinstance(node, exp.VarMap):
+        for key in ("keys", "values"):
+            arr = node.args.get(key)
+            if isinstance(arr, exp.Array):
+                arr.set("expressions", unify_branches(list(arr.expressions)))
     return node
 
 
 def rewrite_expression(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Anonymous):
+        return rewrite_typed_function(node)
+    if isinstance(node, (exp.If, exp.Case, exp.Coalesce, exp.Array, exp.VarMap)):
+        return rewrite_branches(node)
+    if isinstance(node, exp.Like) and not isinstance(node.parent, exp.Escape):
+        # Hive's LIKE escapes `_` and `%` with a backslash
+        return exp.Escape(this=node, expression=exp.Literal.string("\\"))
     if isinstance(node, (exp.Cast, exp.TryCast)):
         return rewrite_cast(node)
     if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ)):
         return rewrite_comparison(node)
     if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)):
         return rewrite_arith(node)
+    if (isinstance(node, exp.Window) and isinstance(node.this, exp.Avg) and not isinstance(node.parent, exp.Cast)
+            and _avg_decimal_type(node.this) is not None):
+        to = _avg_decimal_type(node.this)
+        return exp.Cast(this=node, to=to)
+    if isinstance(node, exp.Avg) and not isinstance(node.parent, (exp.Window, exp.Cast)):
+        to = _avg_decimal_type(node)
+        if to is not None:
+            return exp.Cast(this=node, to=to)
     if isinstance(node, (exp.Sum, exp.Avg)):
         return rewrite_aggregate_args(node)
     if isinstance(node, DATE_PARTS):
@@ -362,6 +529,31 @@ def rewrite_expression(node: exp.Expression) -> exp.Expression:
         if _typeof(node.this) == exp.DataType.Type.MAP:
             return exp.func("coalesce", exp.func("cardinality", node.this), exp.Literal.number(-1))
         return call("hive_size", node.this)
+    return node
+
+
+def type_literals(tree: exp.Expression) -> exp.Expression:
+    """Hive types a numeric literal with a fraction or exponent (no BD suffix) as DOUBLE."""
+    def visit(node: exp.Expression) -> exp.Expression:
+        if (isinstance(node, exp.Literal) and not node.is_string and not node.this.lstrip("-").isdigit()
+                and not isinstance(node.parent, (exp.Limit, exp.Offset, exp.TableSample, exp.DataTypeParam,
+                                                 exp.Fetch))):
+            return exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
+        return node
+    return tree.transform(visit, copy=False)
+
+
+def rewrite_interval(node: exp.Interval) -> exp.Expression:
+    """Hive's `INTERVAL 'y-m' YEAR TO MONTH` and `INTERVAL 'd h:m:s.f' DAY TO SECOND` literals."""
+    unit = node.args.get("unit")
+    if not isinstance(unit, exp.IntervalSpan):
+        return node
+    span = (unit.this.name.upper(), unit.expression.name.upper())
+    interval = exp.DataType.build("INTERVAL")
+    if span == ("YEAR", "MONTH"):
+        return exp.Cast(this=call("hive_interval_ym", node.this), to=interval)
+    if span == ("DAY", "SECOND"):
+        return exp.Cast(this=call("hive_interval_dt", node.this), to=interval)
     return node
 
 
@@ -378,6 +570,7 @@ def _typed(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expre
     from sqlglot.optimizer.annotate_types import annotate_types
     from sqlglot.optimizer.qualify import qualify
 
+    schema = {name: cols for name, cols in schema.items() if cols}  # scans needing no column
     try:
         typed = qualify(tree.copy(), schema=schema, dialect=DUCK, validate_qualify_columns=False,
                         quote_identifiers=True, identify=False, expand_stars=True)
@@ -390,11 +583,46 @@ def _typed(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expre
 def to_duckdb(tree: exp.Expression, schema: dict[str, dict[str, str]] | None = None) -> str:
     """DuckDB SQL for a bound Hive query tree (tables already replaced by scan names)."""
     structural_rewrites(tree)
-    tree = tree.transform(lambda n: rewrite_function(n) if isinstance(n, exp.Anonymous) else n, copy=False)
+    tree = type_literals(tree)
+    tree = tree.transform(lambda n: rewrite_interval(n) if isinstance(n, exp.Interval) else n, copy=False)
+    tree = _transform_all(tree, lambda n: rewrite_function(n) if isinstance(n, exp.Anonymous) else n)
     if schema is not None:
         tree = _typed(tree, schema)
-    tree = tree.transform(rewrite_expression, copy=False)
+        _hive_arith_types(tree)
+    tree = _transform_all(tree, rewrite_expression)
     return tree.sql(DUCK)
+
+
+def _hive_arith_types(tree: exp.Expression) -> None:
+    """Correct sqlglot's annotations where Hive types arithmetic differently: a string operand
+    makes the operation DOUBLE, and `/` on non-decimals is DOUBLE."""
+    double = exp.DataType.build("DOUBLE")
+    for node in reversed(list(tree.walk())):
+        if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)):
+            if _is_string(node.this) or _is_string(node.expression):
+                node.type = double
+            elif isinstance(node, exp.Div) and _typeof(node) != exp.DataType.Type.DECIMAL:
+                node.type = double
+        elif isinstance(node, exp.Paren) and _typeof(node.this) is not None:
+            node.type = node.this.type
+
+
+def _transform_all(tree: exp.Expression, fn) -> exp.Expression:
+    """Pre-order `transform` that also visits the children of a node `fn` replaced.
+
+    sqlglot's `transform` does not descend into a replacement, so e.g. the operand of a
+    rewritten cast would keep Hive's semantics unapplied.
+    """
+    def visit(node: exp.Expression) -> exp.Expression:
+        new = fn(node)
+        if new is not node:
+            for child in list(new.iter_expressions()):
+                replaced = child.transform(visit, copy=False)
+                if replaced is not child:
+                    child.replace(replaced)
+        return new
+
+    return tree.transform(visit, copy=False)
 
 
 def hive_cast_sql(expr: str, src_duck_type: str, target_hive_type: str) -> str:
