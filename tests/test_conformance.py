@@ -26,11 +26,12 @@ def known_failures() -> dict[str, str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def corpus_results():
+@pytest.fixture(scope="module", params=["arrow", "mr"])
+def corpus_results(request):
+    """The corpus under each engine; both must meet the same known-failures list."""
     if not os.path.isdir(conformance.DEFAULT_CASES):
         pytest.skip(f"conformance corpus not found at {conformance.DEFAULT_CASES}")
-    return {name: (ok, msg) for name, ok, msg in conformance.run_corpus(conformance.DEFAULT_CASES, "arrow")}
+    return {name: (ok, msg) for name, ok, msg in conformance.run_corpus(conformance.DEFAULT_CASES, request.param)}
 
 
 def test_corpus_passes_except_known_failures(corpus_results):

@@ -1,0 +1,57 @@
+"""EXPLAIN for MapReduce plans, in Hive's STAGE DEPENDENCIES / STAGE PLANS shape."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from planner.mr.jobs import MRJob, MRPlan
+
+
+def _tree(ops: list[str], indent: str) -> list[str]:
+    out = []
+    for op in ops:
+        for line in op.split("\n"):
+            out.append(indent + line)
+    return out
+
+
+def _job_lines(job: "MRJob", extended: bool) -> list[str]:
+    lines = [f"  Stage: {job.stage}"]
+    if job.broadcasts:
+        lines.append("    Map Reduce Local Work")
+        for b in job.broadcasts:
+            lines += [f"      Alias -> Map Local Tables: {b.alias}", f"        table: {b.scan.table} (loaded whole by each map task)"]
+    lines.append("    Map Reduce")
+    lines.append("      Map Operator Tree:")
+    for m in job.inputs:
+        lines += _tree(m.operators, "          ")
+        if extended:
+            lines.append(f"          map SQL: {m.map_sql}")
+    if job.shuffle is not None:
+        if job.shuffle.combiner_sql and extended:
+            lines.append(f"      Combiner: {job.shuffle.combiner_sql}")
+        n = "auto" if job.num_reducers < 0 else str(job.num_reducers)
+        lines.append(f"      Reduce Operator Tree: (reducers: {n})")
+        lines += _tree(job.reduce_operators, "          ")
+        if extended:
+            lines.append(f"          reduce SQL: {job.reduce_sql}")
+    return lines
+
+
+def explain_lines(plan: "MRPlan", extended: bool = False) -> list[str]:
+    lines = ["STAGE DEPENDENCIES:"]
+    for job in plan.jobs:
+        if job.depends_on:
+            lines.append(f"  {job.stage} depends on stages: {', '.join(job.depends_on)}")
+        else:
+            lines.append(f"  {job.stage} is a root stage")
+    last = plan.jobs[-1].stage if plan.jobs else ""
+    lines.append(f"  Stage-0 depends on stages: {last}")
+    lines += ["", "STAGE PLANS:"]
+    for job in plan.jobs:
+        lines += _job_lines(job, extended)
+    lines += ["  Stage: Stage-0", "    Fetch Operator",
+              f"      limit: {plan.fetch_limit if plan.fetch_limit is not None else -1}",
+              "      Processor Tree:", "        ListSink"]
+    return lines

@@ -1,0 +1,123 @@
+"""MapReduce job descriptions: plain, picklable data that the MR runners interpret.
+
+A job reads one or more tagged inputs (table scans or an earlier job's output),
+runs a DuckDB SQL fragment per map task over the task's split (relation
+`__input`, plus broadcast relations for map joins), partitions and sorts the
+map output by key columns, optionally combines it, and runs a reduce fragment
+per reducer over the merged partition (`__input`, or `__input0`, `__input1`
+for a tagged join). Nothing here runs anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from catalog.formats.base import FileScan
+from planner.plan import ScanNode
+
+INPUT = "__input"
+
+
+@dataclass
+class SortKey:
+    column: str  # a column of the map output
+    descending: bool = False
+    nulls_first: bool = True  # Hive: ASC nulls first, DESC nulls last
+
+    def sql(self) -> str:
+        return (f'"{self.column}" {"DESC" if self.descending else "ASC"} '
+                f'NULLS {"FIRST" if self.nulls_first else "LAST"}')
+
+
+@dataclass
+class MapInput:
+    """One tagged input of a job and the map work run over each of its splits."""
+
+    tag: int
+    alias: str  # the query's name for this input (for EXPLAIN)
+    map_sql: str  # DuckDB SQL over `__input` (and the job's broadcast relations)
+    scan: ScanNode | None = None  # a table input ...
+    from_stage: str | None = None  # ... or the output of an earlier job
+    operators: list[str] = field(default_factory=list)  # Hive-style operator lines for EXPLAIN
+
+
+@dataclass
+class Broadcast:
+    """A small table every map task loads whole (map join)."""
+
+    name: str  # relation name in the map SQL
+    alias: str
+    scan: ScanNode
+
+
+@dataclass
+class Shuffle:
+    """Reduce Output Operator: how map output reaches the reducers."""
+
+    partitioner: str  # "hash" | "range" (total order, sampled) | "single"
+    partition_columns: list[str]
+    sort_keys: list[SortKey]
+    combiner_sql: str | None = None  # over `__input`; same columns out as in
+
+
+@dataclass
+class MRJob:
+    stage: str  # "Stage-1"
+    inputs: list[MapInput]
+    shuffle: Shuffle | None = None  # None: map-only job
+    reduce_sql: str | None = None  # over `__input` (one input) or `__input<tag>` (tagged join)
+    reduce_operators: list[str] = field(default_factory=list)
+    broadcasts: list[Broadcast] = field(default_factory=list)
+    num_reducers: int = -1  # -1: chosen from input size at submission
+    final: bool = False  # output is the query result (else intermediate files for a later job)
+    depends_on: list[str] = field(default_factory=list)
+
+    @property
+    def map_only(self) -> bool:
+        return self.shuffle is None
+
+
+@dataclass
+class MRPlan:
+    """A DAG of jobs; the last one writes the result, read back by a fetch."""
+
+    jobs: list[MRJob]
+    output_columns: list[str]  # columns of the final job's output, in order
+    column_names: list[str]  # user-visible names for them
+    fetch_limit: int | None = None
+    settings: dict[str, str] = field(default_factory=dict)  # snapshot the runners need
+
+    def job(self, stage: str) -> MRJob:
+        for j in self.jobs:
+            if j.stage == stage:
+                return j
+        raise KeyError(stage)
+
+    def explain(self, extended: bool = False) -> list[str]:
+        from planner.mr.explain import explain_lines
+
+        return explain_lines(self, extended)
+
+
+@dataclass
+class Split:
+    """One map task's input: a byte range or row groups of one file, or a whole intermediate file."""
+
+    tag: int
+    path: str
+    kind: str  # "scan" (table files via the format's reader) | "arrow" (intermediate IPC file)
+    file_scan: FileScan | None = None  # the table source, restricted to `path`
+    start: int = 0
+    length: int = -1  # -1: to the end of the file
+    row_groups: list[int] | None = None  # Parquet row groups (None: all)
+    size: int = 0
+    empty: bool = False  # an input with no files still gets one task (for the schema)
+
+    def describe(self) -> str:
+        if self.empty:
+            return f"(empty input {self.tag})"
+        if self.row_groups is not None:
+            return f"{self.path} row groups {self.row_groups[0]}..{self.row_groups[-1]}"
+        if self.length >= 0:
+            return f"{self.path}:{self.start}+{self.length}"
+        return self.path
