@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
+from urllib.parse import urlsplit
 
 from catalog.formats.base import FileScan
-from catalog.fs import FileSystem, filesystem_for
+from catalog.fs import FileSystem, filesystem_for, scheme_of
 from catalog.metastore import Metastore
 from catalog.model import Database, Partition, StorageDescriptor, Table
 from catalog.paths import partition_name
+
+_WEBHDFS = ("hdfs", "webhdfs", "swebhdfs")
 
 
 def is_hidden(name: str) -> bool:
@@ -24,7 +28,17 @@ class Catalog:
         self.fs_options = fs_options or {}
 
     def fs(self, path: str) -> FileSystem:
-        return filesystem_for(path, self.fs_options)
+        return filesystem_for(path, self.options_for(path))
+
+    def options_for(self, path: str) -> dict[str, str]:
+        """Filesystem options for `path`: an `hdfs:///x` path without a namenode uses the warehouse's."""
+        if scheme_of(path) in _WEBHDFS and not urlsplit(path).netloc and scheme_of(self.warehouse) in _WEBHDFS \
+                and not self.fs_options.get("hiveish.hdfs.namenode") and not self.fs_options.get("hiveish.hdfs.alias"):
+            nn = urlsplit(self.warehouse).netloc
+            if nn:
+                http = "https" if scheme_of(self.warehouse) == "swebhdfs" else "http"
+                return {**self.fs_options, "hiveish.hdfs.namenode": f"{http}://{nn}"}
+        return self.fs_options
 
     # -- locations --------------------------------------------------------------------
     def database_location(self, name: str) -> str:
@@ -33,7 +47,10 @@ class Catalog:
         return f"{self.warehouse}/{name.lower()}.db"
 
     def default_table_location(self, db: Database, table: str) -> str:
-        return f"{db.location.rstrip('/')}/{table.lower()}"
+        # as Hive's Warehouse.getDatabasePath: the default database lives at the current warehouse root
+        # (so `--warehouse hdfs://...` or SET hive.metastore.warehouse.dir moves its new tables there)
+        base = self.warehouse if db.name.lower() == "default" else db.location
+        return f"{base.rstrip('/')}/{table.lower()}"
 
     def partition_location(self, table: Table, values: list[str]) -> str:
         return f"{table.sd.location.rstrip('/')}/{partition_name([k.name for k in table.partition_keys], values)}"
@@ -65,7 +82,8 @@ class Catalog:
         return FileScan(format=sd.format, files=files, columns=columns, serde=sd.serde,
                         serde_params=dict(sd.serde_params),
                         table_columns=[(c.name, c.type) for c in table.columns], constants=constants,
-                        table_params=dict(table.params), local=local, fs_options=dict(self.fs_options))
+                        table_params=dict(table.params), local=local,
+                        fs_options=dict(self.options_for(sd.location) if sd.location else self.fs_options))
 
     def partitions(self, table: Table) -> list[Partition]:
         return self.metastore.list_partitions(table.db, table.name)
@@ -75,7 +93,18 @@ class Catalog:
 
 
 def absolute_location(path: str) -> str:
-    """Turn a user-given LOCATION into an absolute URI/path."""
+    """Turn a user-given LOCATION into an absolute URI/path.
+
+    URIs keep their scheme and authority (`hdfs://nn:9870/w/t`); Hadoop's
+    short spelling `hdfs:/w/t` becomes `hdfs:///w/t` (the namenode of the
+    warehouse, see `Catalog.options_for`); bare paths are local.
+    """
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):(/[^/].*|/)$", path)
+    if m and m.group(1).lower() in _WEBHDFS:
+        path = f"{m.group(1)}://{m.group(2)}"
     if "://" in path or path.startswith("file:"):
+        head, sep, rest = path.partition("://")
+        if sep and rest.rstrip("/") == rest.split("/", 1)[0]:  # scheme://authority only: its root
+            return f"{head}://{rest.rstrip('/')}/"
         return path.rstrip("/") or path
     return os.path.abspath(path).rstrip("/") or "/"

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import tempfile
 import threading
-from typing import Iterator
+import uuid
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -38,6 +46,11 @@ class ArrowExecutor:
         self._running: list[duckdb.DuckDBPyConnection] = []
         self._counter = 0
         self._tmp: str | None = None
+        self._remote = RemoteCopies(self._running_cursors)
+
+    def _running_cursors(self) -> list[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            return list(self._running)
 
     def _configure(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("SET default_null_order = 'nulls_first_on_asc_last_on_desc'")
@@ -49,6 +62,7 @@ class ArrowExecutor:
 
     def close(self) -> None:
         self.db.close()
+        self._remote.close()
         if self._tmp is not None:
             import shutil
 
@@ -103,6 +117,13 @@ class ArrowExecutor:
 
     def _files_sql(self, cur: duckdb.DuckDBPyConnection, src: FileScan) -> str:
         fmt = src.format
+        if not src.local:
+            if fmt in ("orc", "parquet") and _columnar_mode(src) == "arrow":
+                return self._arrow_sql(cur, src, _remote_reader(_some_columns(src)))
+            # DuckDB's readers cannot open hdfs:// URLs: scan local copies (see RemoteCopies)
+            from dataclasses import replace
+
+            src = replace(src, files=self._remote.local_copies(src.files, src.fs_options, cur), local=True)
         if src.local and any(f.endswith(".bz2") for f in src.files):
             from dataclasses import replace
 
@@ -114,18 +135,22 @@ class ArrowExecutor:
         if "OpenCSVSerde" in src.serde:
             return columnar.csv_scan_sql(src)
         if fmt in ("orc", "parquet"):
-            reader = columnar.orc_reader(src) if fmt == "orc" else _parquet_reader(src)
-            self._counter += 1
-            rel = f"__arrow{self._counter}"
-            cur.register(rel, reader)
-            names = {n.lower(): n for n in reader.schema.names}
-            cols = []
-            for n, t in src.columns:
-                duck = parse_type(t).to_duckdb()
-                got = names.get(n.lower())
-                cols.append(f'TRY_CAST("{got}" AS {duck}) AS "{n}"' if got else f'CAST(NULL AS {duck}) AS "{n}"')
-            return f"SELECT {', '.join(cols) or 'NULL AS __dummy'} FROM {rel}"
+            some = _some_columns(src)
+            return self._arrow_sql(cur, src, columnar.orc_reader(some) if fmt == "orc" else _parquet_reader(some))
         return text.scan_sql(src)
+
+    def _arrow_sql(self, cur: duckdb.DuckDBPyConnection, src: FileScan, reader: pa.RecordBatchReader) -> str:
+        """Scan SQL over an Arrow stream registered on the cursor, columns matched by name."""
+        self._counter += 1
+        rel = f"__arrow{self._counter}"
+        cur.register(rel, reader)
+        names = {n.lower(): n for n in reader.schema.names}
+        cols = []
+        for n, t in src.columns:
+            duck = parse_type(t).to_duckdb()
+            got = names.get(n.lower())
+            cols.append(f'TRY_CAST("{got}" AS {duck}) AS "{n}"' if got else f'CAST(NULL AS {duck}) AS "{n}"')
+        return f"SELECT {', '.join(cols) or 'NULL AS __dummy'} FROM {rel}"
 
     def _scan_sql(self, cur: duckdb.DuckDBPyConnection, scan: ScanNode) -> str:
         parts = [self._source_sql(cur, scan, s) for s in scan.sources]
@@ -179,21 +204,196 @@ class ArrowExecutor:
                     pass
 
 
-def _parquet_reader(src: FileScan) -> pa.RecordBatchReader:
+def _parquet_reader(src: FileScan, filesystem=None) -> pa.RecordBatchReader:
+    """Parquet as an Arrow stream (local files, or remote ones through `filesystem`), needed columns only."""
     import pyarrow.dataset as ds
 
+    dataset = ds.dataset(src.files, format="parquet", filesystem=filesystem)
+    file_cols = {n.lower(): n for n in dataset.schema.names}
+    wanted = list(dict.fromkeys(file_cols[n.lower()] for n, _ in src.columns if n.lower() in file_cols))
+    return dataset.scanner(columns=wanted).to_reader()
+
+
+def _some_columns(src: FileScan) -> FileScan:
+    """`src` reading at least one column: a stream without columns carries no row count (count(*))."""
+    if src.columns or not src.table_columns:
+        return src
+    from dataclasses import replace
+
+    return replace(src, columns=src.table_columns[:1])
+
+
+def _columnar_mode(src: FileScan) -> str:
+    return (src.fs_options.get("hiveish.hdfs.scan.columnar") or "copy").strip().lower()
+
+
+def _remote_reader(src: FileScan) -> pa.RecordBatchReader:
+    """Remote Parquet/ORC read in place through a pyarrow dataset over the catalog's FileSystem.
+
+    Only the column chunks (stripes' streams) a query needs cross the network,
+    in ranged reads; chosen with ``hiveish.hdfs.scan.columnar=arrow``.
+    """
     from catalog.fs import filesystem_for
+    from catalog.fs.webhdfs import WebHdfsArrowHandler, WebHdfsFileSystem, arrow_filesystem
 
     fs = filesystem_for(src.files[0], src.fs_options)
-    arrow_fs = None
-    try:
-        from catalog.fs.webhdfs import arrow_filesystem  # type: ignore
+    if not isinstance(fs, WebHdfsFileSystem):
+        raise NotImplementedError(f"No Arrow filesystem for {src.files[0]}")
+    from dataclasses import replace
 
-        arrow_fs = arrow_filesystem(fs)
-    except Exception:
-        arrow_fs = None
-    dataset = ds.dataset(src.files, format="parquet", filesystem=arrow_fs)
-    return dataset.scanner().to_reader()
+    # the handler's own paths: HDFS paths without scheme and authority
+    local = replace(src, files=[WebHdfsArrowHandler._arrow_path(f) for f in src.files])
+    arrow_fs = arrow_filesystem(fs)
+    if src.format == "orc":
+        return columnar.orc_reader(local, filesystem=arrow_fs)
+    return _parquet_reader(local, filesystem=arrow_fs)
+
+
+class RemoteCopies:
+    """Local copies of remote (WebHDFS) table files, which DuckDB's native readers then scan.
+
+    Why copies rather than feeding DuckDB an Arrow stream: a copy is one
+    streamed OPEN per file written straight to disk in 1 MiB chunks, so
+    memory stays bounded by a chunk whatever the file size, and it moves data
+    at the speed of the HTTP connection; DuckDB then reads the copies with
+    exactly the readers and settings it uses for local tables: parallel CSV
+    and Parquet scans, compression by file extension, Hive's text semantics
+    in SQL, bzip2 through the same cache. An Arrow stream would instead have
+    to parse text in Python-driven pyarrow readers over a Python file object
+    (single-threaded per file, with different null, quoting and bad-row
+    behaviour than the local path), and every query would fetch the bytes
+    again, where copies are kept between queries, keyed by path,
+    modification time and size, so a changed file is fetched afresh.
+    Measured on TPC-H SF1 lineitem over minihdfs (bench/webhdfs_scan.py): the
+    copy runs at about 1 GB/s, so a first scan costs 1.05-1.3x a local one and
+    later scans the same as local; Parquet read in place through a pyarrow
+    dataset over the WebHDFS FileSystem (``hiveish.hdfs.scan.columnar=arrow``,
+    which fetches only the needed column chunks) took 2.7-7x the local time,
+    and TPC-H SF0.1 on Parquet took 22 s that way against 16 s with copies.
+
+    Copies live in a private temporary directory removed on close (and at
+    interpreter exit); beyond ``hiveish.hdfs.scan.cache_bytes`` the least
+    recently used copies not in use by a running query are deleted.
+    """
+
+    def __init__(self, running: Callable[[], list]) -> None:
+        self._running = running
+        self._lock = threading.Lock()
+        self._dir: tempfile.TemporaryDirectory | None = None
+        self._entries: OrderedDict[str, _Copy] = OrderedDict()
+        self._fetching: dict[str, threading.Lock] = {}
+
+    def close(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            if self._dir is not None:
+                self._dir.cleanup()
+                self._dir = None
+
+    def _root(self, options: dict) -> str:
+        with self._lock:
+            if self._dir is None:
+                parent = options.get("hiveish.hdfs.scan.cache_dir") or None
+                if parent:
+                    os.makedirs(parent, exist_ok=True)
+                self._dir = tempfile.TemporaryDirectory(prefix="hiveish-remote-", dir=parent)
+            return self._dir.name
+
+    def local_copies(self, files: list[str], options: dict, user: object) -> list[str]:
+        """Local paths holding the current contents of `files`, in order; `user` pins them."""
+        from catalog.fs import filesystem_for
+
+        root = self._root(options)
+        running = self._running()
+        todo: list[tuple[str, str, int, str]] = []  # (remote path, key, size, local path)
+        out = []
+
+        def pin(entry: _Copy) -> None:  # by `user`, forgetting queries that have finished
+            entry.users = [u for u in entry.users if any(u is r for r in running)] + [user]
+        for f, st in zip(files, _statuses(files, options)):
+            key = hashlib.sha1(f"{f}\0{st.modification_time!r}\0{st.size}".encode()).hexdigest()
+            ext = os.path.splitext(f.rsplit("/", 1)[-1])[1]
+            dest = os.path.join(root, key[:24] + (ext if re.fullmatch(r"\.[A-Za-z0-9]{1,12}", ext) else ""))
+            out.append(dest)
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None and os.path.exists(dest):
+                    self._entries.move_to_end(key)
+                    pin(entry)
+                    continue
+            todo.append((f, key, st.size, dest))
+        if todo:
+            def fetch(item: tuple[str, str, int, str]) -> None:
+                f, key, size, dest = item
+                with self._lock:
+                    lock = self._fetching.setdefault(key, threading.Lock())
+                with lock:  # one download per file even when scans race
+                    if not os.path.exists(dest):
+                        part = f"{dest}.{uuid.uuid4().hex[:8]}.part"
+                        try:
+                            filesystem_for(f, options).copy_to_local(f, part, size)
+                            os.replace(part, dest)
+                        finally:
+                            if os.path.exists(part):
+                                os.remove(part)
+                    with self._lock:
+                        entry = self._entries.setdefault(key, _Copy(dest, size))
+                        self._entries.move_to_end(key)
+                        pin(entry)
+                        self._fetching.pop(key, None)
+
+            if len(todo) == 1:
+                fetch(todo[0])
+            else:  # many small files (partitions): overlap their round trips
+                with ThreadPoolExecutor(min(4, len(todo))) as pool:
+                    list(pool.map(fetch, todo))
+        self._trim(int(options.get("hiveish.hdfs.scan.cache_bytes") or (4 << 30)), set(out))
+        return out
+
+    def _trim(self, limit: int, keep: set[str]) -> None:
+        """Delete least recently used copies beyond `limit` bytes, sparing those running queries use."""
+        running = self._running()
+        with self._lock:
+            total = sum(e.size for e in self._entries.values())
+            for key in list(self._entries):
+                if total <= limit:
+                    break
+                e = self._entries[key]
+                e.users = [u for u in e.users if any(u is r for r in running)]
+                if e.users or e.path in keep:
+                    continue
+                del self._entries[key]
+                total -= e.size
+                try:
+                    os.remove(e.path)
+                except FileNotFoundError:
+                    pass
+
+
+@dataclass
+class _Copy:
+    path: str
+    size: int
+    users: list = field(default_factory=list)  # cursors whose views read this copy
+
+
+def _statuses(files: list[str], options: dict) -> list:
+    """Size and modification time of each file: one LISTSTATUS per directory, not one call per file."""
+    from catalog.fs import filesystem_for
+
+    by_dir: dict[str, dict[str, object]] = {}
+    out = []
+    for f in files:
+        parent = f.rsplit("/", 1)[0]
+        fs = filesystem_for(f, options)
+        if parent not in by_dir:
+            try:
+                by_dir[parent] = {st.path: st for st in fs.list(parent)}
+            except (FileNotFoundError, NotADirectoryError):
+                by_dir[parent] = {}
+        st = by_dir[parent].get(f)
+        out.append(st if st is not None else fs.status(f))
+    return out
 
 
 class RunningQuery:

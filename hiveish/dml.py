@@ -7,12 +7,14 @@ transaction. A failed statement leaves the old data and partitions in place.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,6 +22,7 @@ from sqlglot import exp
 
 from catalog.catalog import absolute_location, is_hidden
 from catalog.formats.writers import write_file
+from catalog.fs import scheme_of
 from catalog.model import Partition, StorageDescriptor, Table
 from catalog.paths import partition_name
 from catalog.types import parse_type
@@ -50,6 +53,8 @@ class PendingWrite:
     rows: int = 0
     # static partition spec that OVERWRITE replaces even when no rows arrive
     static_values: list[str] | None = None
+    # set when a failed commit could not be undone: the staging directory holds the old files
+    keep_staging: bool = False
 
 
 def _staging_dir(base: str) -> str:
@@ -184,23 +189,33 @@ def commit(s: "Session", pendings: list[PendingWrite]) -> None:
                         if s.metastore.get_partition(table.db, table.name, name) is None:
                             s.metastore.add_partition(table.db, table.name, name,
                                                       Partition(target.partition_values, target.sd, {}, int(time.time())))
-    except BaseException:
+    except BaseException as e:
+        stranded = []
         for src, dst in reversed(moved):
             try:
                 s.catalog.fs(dst).rename(dst, src)
             except Exception:
-                pass
+                stranded.append(dst)
+        if stranded:
+            # a remote store that failed mid-commit may refuse the undo too: never delete the
+            # staging directories then, they hold the table's previous files
+            for pw in pendings:
+                pw.keep_staging = True
+            if not isinstance(e, Exception):  # KeyboardInterrupt and the like go through as they are
+                raise
+            where = ", ".join(sorted({pw.staging for pw in pendings}))
+            raise errors.ExecutionError(
+                f"{e}; the commit could not be undone for {len(stranded)} file(s), which are kept "
+                f"under {where} (e.g. {stranded[0]})") from e
         raise
     finally:
-        for pw in pendings:
-            try:
-                s.catalog.fs(pw.staging).delete(pw.staging, recursive=True)
-            except Exception:
-                pass
+        discard(s, pendings)
 
 
 def discard(s: "Session", pendings: list[PendingWrite]) -> None:
     for pw in pendings:
+        if pw.keep_staging:
+            continue
         try:
             s.catalog.fs(pw.staging).delete(pw.staging, recursive=True)
         except Exception:
@@ -258,7 +273,7 @@ def _directory_target(s: "Session", ins: exp.Insert) -> PendingWrite:
     d = ins.this
     path = _lit_str(d.this)
     local = bool(d.args.get("local"))
-    path = absolute_location(path) if local or "://" not in path else path
+    path = absolute_location(path) if local else default_fs_path(s, path)
     props = d.args.get("row_format")
     sd = StorageDescriptor.for_format("textfile", path)
     plist = [props] if props is not None else []
@@ -266,9 +281,39 @@ def _directory_target(s: "Session", ins: exp.Insert) -> PendingWrite:
         plist.append(p)
     sd, _, _ = storage_from_properties(s, plist, sd, {})
     sd.location = path
-    pw = PendingWrite(table=None, overwrite=True, staging=_staging_dir(os.path.dirname(path.rstrip("/")) or "/"))
+    pw = PendingWrite(table=None, overwrite=True, staging=_staging_dir(_parent(path)))
     pw.targets_sd = sd  # type: ignore[attr-defined]
     return pw
+
+
+def default_fs_path(s: "Session", path: str) -> str:
+    """A non-LOCAL path as Hive resolves it: against the default filesystem, here the warehouse's.
+
+    With the warehouse on HDFS, `/data/x` means `hdfs://<warehouse namenode>/data/x` and a
+    relative `x` means `.../user/<user>/x`; with a local warehouse bare paths stay local.
+    """
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", path):  # has a scheme
+        return absolute_location(path)
+    wh = s.catalog.warehouse
+    scheme = scheme_of(wh)
+    if scheme == "file":
+        return absolute_location(path)
+    if not path.startswith("/"):
+        user = (s.catalog.fs_options.get("hiveish.hdfs.user") or os.environ.get("HADOOP_USER_NAME")
+                or getpass.getuser())
+        path = f"/user/{user}/{path}"
+    clean = "/" + "/".join(p for p in path.split("/") if p and p != ".")
+    return absolute_location(f"{scheme}://{urlsplit(wh).netloc}{clean}")
+
+
+def _parent(path: str) -> str:
+    """The directory holding `path` (a URI keeps its scheme and authority)."""
+    head, sep, rest = path.rstrip("/").partition("://")
+    if not sep:
+        return os.path.dirname(path.rstrip("/")) or "/"
+    auth, _, p = rest.partition("/")
+    parent = ("/" + p).rsplit("/", 1)[0]
+    return f"{head}://{auth}{parent or '/'}"
 
 
 def _lit_str(e) -> str:
@@ -282,7 +327,7 @@ def _stage_insert(s: "Session", ins: exp.Insert, query: exp.Expression, text: st
         plan = s.plan(query, text)
         running = s.executor.run(plan)
         types = [str(_hive_type_from_arrow(f.type)) for f in running.schema]
-        stage_result(s, pw, running.batches(), running.schema, types, [], None)
+        _staged_or_discarded(s, pw, lambda: stage_result(s, pw, running.batches(), running.schema, types, [], None))
         return pw
     columns_spec: list[str] | None = None
     if isinstance(target, exp.Schema):
@@ -350,8 +395,18 @@ def _stage_insert(s: "Session", ins: exp.Insert, query: exp.Expression, text: st
     pw = PendingWrite(table=table, overwrite=bool(ins.args.get("overwrite")), staging=_staging_dir(table.sd.location),
                       static_values=static_values)
     running = s.executor.run(plan)
-    stage_result(s, pw, running.batches(), running.schema, [c.type for c in data_cols], dyn_keys, static_values)
+    _staged_or_discarded(s, pw, lambda: stage_result(s, pw, running.batches(), running.schema,
+                                                     [c.type for c in data_cols], dyn_keys, static_values))
     return pw
+
+
+def _staged_or_discarded(s: "Session", pw: PendingWrite, stage) -> None:
+    """Run `stage`; if writing the staged files fails (a store refusing writes), remove what was staged."""
+    try:
+        stage()
+    except BaseException:
+        discard(s, [pw])
+        raise
 
 
 def _hive_type_from_arrow(t: pa.DataType):
@@ -421,11 +476,9 @@ def cmd_load(s: "Session", text: str, _second: str) -> "Result":
         raise errors.SemanticException("[Error 10090]: A view cannot be used as target table for LOAD or INSERT")
     if local:
         path = os.path.abspath(os.path.expanduser(path[7:] if path.startswith("file://") else path))
-        src_fs = s.catalog.fs(path)
     else:
-        if "://" not in path:
-            path = absolute_location(path)
-        src_fs = s.catalog.fs(path)
+        path = default_fs_path(s, path)
+    src_fs = s.catalog.fs(path)
     if not src_fs.exists(path):
         raise errors.SemanticException(f"[Error 10027]: Line 1:{m.start(2)} Invalid path {m.group(2)}: No files matching path {path}")
     files = [st.path for st in src_fs.walk_files(path) if not is_hidden(st.path.rsplit("/", 1)[-1])] \
@@ -441,19 +494,53 @@ def cmd_load(s: "Session", text: str, _second: str) -> "Result":
     target = _target_for(s, pw, values)
     fs = s.catalog.fs(pw.staging)
     fs.mkdirs(pw.staging)
+    moved: list[tuple[str, str]] = []  # (source, staged) renamed within one filesystem
+    copied: list[str] = []  # sources copied from another filesystem, removed once committed
     try:
         for i, f in enumerate(files):
             staged = f"{pw.staging}/{i}_{f.rsplit('/', 1)[-1]}"
             if local:
                 fs.copy_from_local(f, staged)
-            else:
+            elif src_fs is fs:  # LOAD DATA INPATH moves within one filesystem by rename
                 src_fs.rename(f, staged)
+                moved.append((f, staged))
+            else:  # across filesystems (local <-> HDFS, another namenode): copy, then delete after commit
+                _copy_across(src_fs, f, fs, staged)
+                copied.append(f)
             target.staged.append(staged)
         _commit_load(s, pw, target)
     except BaseException:
+        for f, staged in reversed(moved):  # a failed LOAD gives the user's files back
+            named = f"{pw.staging}/named/{staged.rsplit('/', 1)[-1].split('_', 1)[1]}"  # see _commit_load
+            for where in (staged, named):
+                try:
+                    src_fs.rename(where, f)
+                    break
+                except Exception:
+                    continue
         discard(s, [pw])
         raise
+    for f in copied:
+        try:
+            src_fs.delete(f)
+        except OSError:
+            pass
     return _ok()
+
+
+def _copy_across(src_fs, src: str, dst_fs, dst: str) -> None:
+    """Copy one file between filesystems in bounded memory."""
+    dst_local = dst_fs.local_path(dst)
+    src_local = src_fs.local_path(src)
+    if dst_local is not None:
+        os.makedirs(os.path.dirname(dst_local) or ".", exist_ok=True)
+        src_fs.copy_to_local(src, dst_local)
+    elif src_local is not None:
+        dst_fs.copy_from_local(src_local, dst)
+    else:
+        with src_fs.open_read(src) as r, dst_fs.open_write(dst) as w:
+            while chunk := r.read(8 << 20):
+                w.write(chunk)
 
 
 def _commit_load(s: "Session", pw: PendingWrite, target: Target) -> None:

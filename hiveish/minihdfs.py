@@ -990,7 +990,7 @@ class NameNodeHandler(_Handler):
         if not raw_dst:
             raise RemoteError("IllegalArgumentException", "Invalid value for webhdfs parameter "
                               '"destination": destination is null')
-        dst = Namespace.normalize(urllib.parse.unquote(raw_dst))
+        dst = Namespace.normalize(raw_dst)  # parse_qs already decoded it once, as Hadoop does
         options = {o.strip().upper() for o in q.get("renameoptions", "").split(",") if o.strip()}
         with self.ns.lock:
             if options:

@@ -83,8 +83,11 @@ class Session:
         self.hivevar: dict[str, str] = dict(hivevar or {})
         self.metastore = Metastore(metastore, warehouse)
         self.catalog = Catalog(self.metastore, warehouse, self._fs_options())
-        fs = self.catalog.fs(warehouse)
-        fs.mkdirs(warehouse)
+        try:
+            self.catalog.fs(warehouse).mkdirs(warehouse)
+        except OSError as e:
+            self.metastore.close()
+            raise errors.OperationalError(f"Cannot open the warehouse {warehouse}: {e}") from e
         self._executor = None
         self.mapreduce_log: list[str] = []  # Hive-style job report lines of MapReduce runs
         self.mapreduce_last = None  # the last MapReduce runner (reports, counters)
@@ -269,6 +272,8 @@ class Session:
     def on_setting_changed(self, key: str) -> None:
         if key == "hive.local.time.zone":
             self.set_time_zone(self.settings.time_zone)
+        if key.startswith(("hiveish.hdfs", "dfs.")):
+            self.catalog.fs_options = self._fs_options()
         if key == "hive.metastore.warehouse.dir":
             from catalog.catalog import absolute_location
 

@@ -33,8 +33,28 @@ class BlockLocation:
     hosts: tuple[str, ...] = field(default_factory=tuple)
 
 
-class FileSystemError(OSError):
+class _Plain:
+    """`str()` is the message alone: it already names the path and host (no `[Errno N]` prefix)."""
+
+    def __str__(self) -> str:
+        strerror = getattr(self, "strerror", None)
+        return strerror if strerror else OSError.__str__(self)  # type: ignore[arg-type]
+
+
+class FileSystemError(_Plain, OSError):
     """A storage failure, with the path (and host, for remote stores) named."""
+
+
+class PathNotFoundError(_Plain, FileNotFoundError):
+    """A missing file or directory on a remote store; the message names path and host."""
+
+
+class PathPermissionError(_Plain, PermissionError):
+    """Access refused by a remote store; the message names path, user and host."""
+
+
+class PathExistsError(_Plain, FileExistsError):
+    """The path exists on a remote store; the message names path and host."""
 
 
 class FileSystem(abc.ABC):
@@ -122,6 +142,19 @@ class FileSystem(abc.ABC):
         with open(local_path, "rb") as src, self.open_write(path) as dst:
             while chunk := src.read(8 << 20):
                 dst.write(chunk)
+
+    def copy_to_local(self, path: str, local_path: str, size: int | None = None) -> int:
+        """Download `path` into the local file `local_path` (created or replaced); returns bytes copied.
+
+        Memory stays bounded by one chunk; remote filesystems override this with
+        a streaming read that resumes after a transient failure.
+        """
+        n = 0
+        with self.open_read(path) as src, open(local_path, "wb") as dst:
+            while chunk := src.read(8 << 20):
+                dst.write(chunk)
+                n += len(chunk)
+        return n
 
     # -- paths ---------------------------------------------------------------
     @staticmethod

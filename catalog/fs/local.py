@@ -102,5 +102,9 @@ class LocalFileSystem(FileSystem):
         os.makedirs(os.path.dirname(real) or ".", exist_ok=True)
         shutil.copyfile(local_path, real)
 
+    def copy_to_local(self, path: str, local_path: str, size: int | None = None) -> int:
+        shutil.copyfile(self._p(path), local_path)
+        return os.path.getsize(local_path)
+
     def local_path(self, path: str) -> str | None:
         return self._p(path)
