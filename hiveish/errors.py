@@ -138,3 +138,11 @@ class Cancelled(OperationalError):
 
     def __init__(self, message: str = "Query was cancelled") -> None:
         super().__init__(message, sqlstate="HY008")
+
+
+def failure_message(exc: BaseException) -> str:
+    """The `FAILED: ...` line front ends print for any exception (Hive's text for our errors)."""
+    if isinstance(exc, Error):
+        return f"FAILED: {exc.hive_message()}"
+    message = str(exc).split("\n")[0]
+    return f"FAILED: {type(exc).__name__}: {message}" if message else f"FAILED: {type(exc).__name__}"

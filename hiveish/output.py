@@ -236,7 +236,7 @@ class SeparatedFormatter(Formatter):
         self.out.write("\n".join(lines) + "\n")
 
 
-class DeprecatedSeparatedFormatter(Formatter):
+class DeprecatedSeparatedFormatter(SeparatedFormatter):
     """Beeline's deprecated `csv` and `tsv`: every value in single quotes, no escaping."""
 
     def __init__(self, out: TextIO, names: Sequence[str], types: Sequence[HiveType],
@@ -244,17 +244,8 @@ class DeprecatedSeparatedFormatter(Formatter):
         super().__init__(out, names, types, options)
         self.delimiter = "," if options.format == "csv" else "\t"
 
-    def _line(self, row: Iterable[str]) -> str:
-        return self.delimiter.join(f"'{v}'" for v in row)
-
-    def start(self) -> None:
-        if self.options.header:
-            self.out.write(self._line(self.names) + "\n")
-
-    def write_batch(self, cols: Columns) -> None:
-        lines = [self._line(row) for row in self.texts(cols)]
-        self.rows += len(lines)
-        self.out.write("\n".join(lines) + "\n")
+    def _encode(self, value: str) -> str:
+        return f"'{value}'"
 
 
 # Jackson's string escapes: `"`, `\`, \b \t \n \f \r, other controls as \u00XX.

@@ -81,11 +81,7 @@ class Shell:
 
     def failed(self, exc: BaseException) -> None:
         """`FAILED: <Hive's message>`; a traceback only with --debug."""
-        if isinstance(exc, errors.Error):
-            self.error(f"FAILED: {exc.hive_message()}")
-        else:
-            message = str(exc).split("\n")[0]
-            self.error(f"FAILED: {type(exc).__name__}: {message}" if message else f"FAILED: {type(exc).__name__}")
+        self.error(errors.failure_message(exc))
         if self.debug:
             traceback.print_exception(exc, file=self.err)
             self.err.flush()
