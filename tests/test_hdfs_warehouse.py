@@ -50,6 +50,7 @@ import tpch_answers  # noqa: E402
 import tpch_data  # noqa: E402
 
 BLOCK = 4 << 20
+MINIHDFS_OPTIONS = {"block_size": BLOCK, "root_permission": "777"}
 # quick retries, so fault tests stay fast; still enough to ride out a couple of failures
 FAST = {"hiveish.hdfs.retries": "3", "hiveish.hdfs.retry_backoff": "0.01", "hiveish.hdfs.retry_max_backoff": "0.05",
         "hiveish.hdfs.connect_timeout": "2", "hiveish.hdfs.timeout": "20"}
@@ -100,19 +101,6 @@ CONFORMANCE_CASES = [
 # ---------------------------------------------------------------------------
 # fixtures
 # ---------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def hdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniHdfs]:
-    with MiniHdfs(str(tmp_path_factory.mktemp("hdfsroot")), block_size=BLOCK, root_permission="777") as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _clean_faults(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "hdfs" in request.fixturenames:
-        request.getfixturevalue("hdfs").clear_faults()
-
 
 @pytest.fixture
 def fs(hdfs: MiniHdfs) -> WebHdfsFileSystem:

@@ -11,7 +11,6 @@ import errno
 import getpass
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -27,23 +26,11 @@ from catalog.fs.webhdfs import WebHdfsFileSystem, arrow_filesystem
 from hiveish.minihdfs import MiniHdfs
 
 BLOCK = 1024
+MINIHDFS_OPTIONS = {"block_size": BLOCK}
 SUPER = getpass.getuser()  # the user running the server is the HDFS superuser
 # fast retries so fault tests stay quick
 FAST = {"hiveish.hdfs.retries": 4, "hiveish.hdfs.retry_backoff": 0.01, "hiveish.hdfs.retry_max_backoff": 0.05,
         "hiveish.hdfs.connect_timeout": 2, "hiveish.hdfs.timeout": 10}
-
-
-@pytest.fixture(scope="module")
-def hdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniHdfs]:
-    with MiniHdfs(str(tmp_path_factory.mktemp("hdfsroot")), block_size=BLOCK) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _clean_faults(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "hdfs" in request.fixturenames:
-        request.getfixturevalue("hdfs").clear_faults()
 
 
 @pytest.fixture
