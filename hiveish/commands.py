@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Callable
 from sqlglot import exp
 
 from hiveish import errors
-from hiveish.settings import KNOWN
 
 if TYPE_CHECKING:
     from hiveish.session import Result, Session
@@ -174,4 +173,4 @@ def run_tree(s: "Session", tree: exp.Expression, text: str) -> "Result":
     raise errors.NotSupportedError(f"Statement not supported: {type(tree).__name__}")
 
 
-__all__ = ["TEXT_COMMANDS", "run_tree", "KNOWN"]
+__all__ = ["TEXT_COMMANDS", "run_tree"]

@@ -55,6 +55,8 @@ class PendingWrite:
     static_values: list[str] | None = None
     # set when a failed commit could not be undone: the staging directory holds the old files
     keep_staging: bool = False
+    # INSERT OVERWRITE DIRECTORY: the directory's storage (there is no table)
+    directory_sd: StorageDescriptor | None = None
 
 
 def _staging_dir(base: str) -> str:
@@ -68,6 +70,22 @@ def _next_name(existing: set[str], base: str = "000000_0", ext: str = "") -> str
         name = f"{base}_copy_{i}{ext}"
         i += 1
     return name
+
+
+def _output_name(existing: set[str], staged: str) -> str:
+    """INSERT names files as Hive does: 000000_0, then 000000_0_copy_1, ..."""
+    return _next_name(existing)
+
+
+def _loaded_name(existing: set[str], staged: str) -> str:
+    """LOAD keeps the file's own name (staged as `<n>_<name>`), adding _copy_N on a collision."""
+    name = staged.rsplit("/", 1)[-1].split("_", 1)[1]
+    stem, dot, suffix = name.partition(".")
+    candidate, i = name, 1
+    while candidate in existing:
+        candidate = f"{stem}_copy_{i}{dot}{suffix}"
+        i += 1
+    return candidate
 
 
 def dynamic_value(v, typ: str, default_name: str) -> str:
@@ -136,7 +154,8 @@ def _target_for(s: "Session", pending: PendingWrite, values: list[str] | None) -
     if table is None or not table.is_partitioned:
         key = ""
         if key not in pending.targets:
-            sd = table.sd if table is not None else pending.targets_sd  # type: ignore[attr-defined]
+            sd = table.sd if table is not None else pending.directory_sd
+            assert sd is not None, "a write without a table needs its directory's storage"
             pending.targets[key] = Target(sd.location, sd)
         return pending.targets[key]
     name = partition_name([k.name for k in table.partition_keys], values or [])
@@ -153,8 +172,11 @@ def _target_for(s: "Session", pending: PendingWrite, values: list[str] | None) -
 # -- commit -----------------------------------------------------------------------------------------
 
 
-def commit(s: "Session", pendings: list[PendingWrite]) -> None:
-    """Move staged files into place and record new partitions, all or nothing."""
+def commit(s: "Session", pendings: list[PendingWrite], file_name=_output_name) -> None:
+    """Move staged files into place and record new partitions, all or nothing.
+
+    `file_name(existing names, staged path)` names each file in its target directory.
+    """
     moved: list[tuple[str, str]] = []  # (from, to) renames done, to undo on failure
     trash: list[str] = []
     try:
@@ -180,7 +202,7 @@ def commit(s: "Session", pendings: list[PendingWrite]) -> None:
                             moved.append((child.path, dest))
                     existing = {c.path.rsplit("/", 1)[-1] for c in fs.list(target.location)}
                     for staged in target.staged:
-                        fname = _next_name(existing)
+                        fname = file_name(existing, staged)
                         existing.add(fname)
                         dest = f"{target.location}/{fname}"
                         fs.rename(staged, dest)
@@ -281,9 +303,7 @@ def _directory_target(s: "Session", ins: exp.Insert) -> PendingWrite:
         plist.append(p)
     sd, _, _ = storage_from_properties(s, plist, sd, {})
     sd.location = path
-    pw = PendingWrite(table=None, overwrite=True, staging=_staging_dir(_parent(path)))
-    pw.targets_sd = sd  # type: ignore[attr-defined]
-    return pw
+    return PendingWrite(table=None, overwrite=True, staging=_staging_dir(_parent(path)), directory_sd=sd)
 
 
 def default_fs_path(s: "Session", path: str) -> str:
@@ -508,16 +528,13 @@ def cmd_load(s: "Session", text: str, _second: str) -> "Result":
                 _copy_across(src_fs, f, fs, staged)
                 copied.append(f)
             target.staged.append(staged)
-        _commit_load(s, pw, target)
+        commit(s, [pw], file_name=_loaded_name)
     except BaseException:
         for f, staged in reversed(moved):  # a failed LOAD gives the user's files back
-            named = f"{pw.staging}/named/{staged.rsplit('/', 1)[-1].split('_', 1)[1]}"  # see _commit_load
-            for where in (staged, named):
-                try:
-                    src_fs.rename(where, f)
-                    break
-                except Exception:
-                    continue
+            try:
+                src_fs.rename(staged, f)
+            except Exception:
+                continue
         discard(s, [pw])
         raise
     for f in copied:
@@ -541,32 +558,3 @@ def _copy_across(src_fs, src: str, dst_fs, dst: str) -> None:
         with src_fs.open_read(src) as r, dst_fs.open_write(dst) as w:
             while chunk := r.read(8 << 20):
                 w.write(chunk)
-
-
-def _commit_load(s: "Session", pw: PendingWrite, target: Target) -> None:
-    """LOAD keeps file names (with _copy_N on collision)."""
-    renamed = []
-    for staged in target.staged:
-        base = staged.rsplit("/", 1)[-1].split("_", 1)[1]
-        final = f"{pw.staging}/named/{base}"
-        s.catalog.fs(staged).mkdirs(f"{pw.staging}/named")
-        s.catalog.fs(staged).rename(staged, final)
-        renamed.append(final)
-    target.staged = renamed
-    original_next = globals()["_next_name"]
-
-    def keep_names(existing: set[str], base: str = "000000_0", ext: str = "") -> str:
-        name = keep_names.queue.pop(0)
-        stem, dot, suffix = name.partition(".")
-        candidate, i = name, 1
-        while candidate in existing:
-            candidate = f"{stem}_copy_{i}{dot}{suffix}"
-            i += 1
-        return candidate
-
-    keep_names.queue = [r.rsplit("/", 1)[-1] for r in renamed]  # type: ignore[attr-defined]
-    globals()["_next_name"] = keep_names
-    try:
-        commit(s, [pw])
-    finally:
-        globals()["_next_name"] = original_next

@@ -8,7 +8,6 @@ sqlglot's own Hive -> DuckDB translation (`native`). `SHOW FUNCTIONS` and
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -149,8 +148,7 @@ def _unix_timestamp(args, _e):
     if not args:
         return sql("CAST(epoch(current_timestamp) AS BIGINT)")
     if len(args) == 1:
-        return exp.func("coalesce", call("hive_unix_ts", args[0], lit("%Y-%m-%d %H:%M:%S")),
-                        exp.Anonymous(this="hive_unix_ts_cast", expressions=[args[0]]))
+        return call("hive_unix_ts", args[0], lit("%Y-%m-%d %H:%M:%S"))
     return call("hive_unix_ts", args[0], _fmt_arg(args[1], "yyyy-MM-dd HH:mm:ss"))
 
 
@@ -959,7 +957,6 @@ def _register_more() -> None:
 _register_all()
 _register_more()
 MACROS.append(_MACRO_LIST)
-MACROS.append("CREATE OR REPLACE MACRO hive_unix_ts_cast(t) AS NULL")
 
 
 def describe(name: str, extended: bool = False) -> list[str]:
@@ -978,7 +975,3 @@ def describe(name: str, extended: bool = False) -> list[str]:
 
 SYNONYMS: dict[str, list[str]] = {"substr": ["substring"], "substring": ["substr"], "pow": ["power"],
                                   "power": ["pow"], "stddev_pop": ["std", "stddev"], "var_pop": ["variance"]}
-
-
-def is_identifier_like(name: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name))
