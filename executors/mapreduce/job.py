@@ -25,6 +25,7 @@ class TaskSpec:
     boundaries: bytes | None = None  # range partitioner cut points (Arrow IPC stream)
     inject_failure: bool = False
     threads: int = 1
+    stage_outputs: dict[str, list[str]] = field(default_factory=dict)  # earlier jobs' output files
 
     @property
     def attempt_id(self) -> str:

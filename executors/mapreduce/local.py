@@ -14,7 +14,8 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from executors.mapreduce.job import MRPlan, TaskSpec
-from executors.mapreduce.runner import MRRunner, run_task
+from executors.mapreduce.runner import MRRunner
+from executors.mapreduce.tasks import run_task
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 _LOCK = threading.Lock()
