@@ -237,9 +237,9 @@ class Session:
     def run_query(self, tree: exp.Expression, text: str = "") -> Result:
         plan = self.plan(tree, text)
         if getattr(plan, "mr", None) is not None:  # lowered to MapReduce jobs (hive.execution.engine=mr)
-            from executors.mapreduce.local import LocalRunner
+            from executors.mapreduce.runners import runner_for
 
-            runner = self.mapreduce_last = LocalRunner(plan.mr)
+            runner = self.mapreduce_last = runner_for(plan.mr)
             runner.run(log=self.mapreduce_log)  # Hive's "Stage-1: Map: 4  Reduce: 2 ... SUCCESS" lines
             columns = [(f.name, str(from_arrow(f.type))) for f in runner.schema()]
             return Result(columns=columns, batches=self._guarded(runner.batches()), cancel=runner.cancel)

@@ -112,6 +112,7 @@ class Split:
     row_groups: list[int] | None = None  # Parquet row groups (None: all)
     size: int = 0
     empty: bool = False  # an input with no files still gets one task (for the schema)
+    hosts: list[str] = field(default_factory=list)  # where the split's blocks live (locality hint)
 
     def describe(self) -> str:
         if self.empty:
