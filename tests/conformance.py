@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -73,14 +74,20 @@ def run_records(session, records: list[Record], data_dir: str) -> tuple[bool, st
 
     for rec in records:
         sql = rec.sql.replace("${DATA}", data_dir)
+        ran_before = getattr(session, "mapreduce_last", None)
         try:
             result = session.execute(sql)
+            if rec.kind == "query" and re.match(r"(?is)\s*(select|with|from|\()", sql):
+                key = "mr" if getattr(session, "mapreduce_last", None) is not ran_before else "fallback"
+                _worker.setdefault("tally", {"mr": 0, "fallback": 0})[key] += 1
             rows: list[str] = []
             if result.columns:
                 types = [parse_type(t) for _, t in result.columns]
                 for batch in result.batches:
                     if isinstance(batch, pa.RecordBatch):
-                        rows.extend("\t".join("NULL" if c is None else c for c in r) for r in format_rows(batch, types))
+                        # a value holding a newline prints as two lines, as in Hive's CLI
+                        rows.extend(line for r in format_rows(batch, types)
+                                    for line in "\t".join("NULL" if c is None else c for c in r).split("\n"))
             else:
                 for _ in result.batches:
                     pass
@@ -151,16 +158,23 @@ def run_case(path: str) -> tuple[str, bool, str]:
     return name, ok, msg
 
 
-def run_corpus(cases_dir: str, engine: str = "arrow", pattern: str = "", jobs: int = 0) -> list[tuple[str, bool, str]]:
+def _run_case_counted(path: str) -> tuple[str, bool, str, dict[str, int]]:
+    """`run_case` plus how many SELECT queries ran as MapReduce jobs vs on the vectorized engine."""
+    _worker["tally"] = {"mr": 0, "fallback": 0}
+    return (*run_case(path), dict(_worker["tally"]))
+
+
+def run_corpus(cases_dir: str, engine: str = "arrow", pattern: str = "", jobs: int = 0,
+               counted: bool = False) -> list:
     case_files = sorted(os.path.join(cases_dir, "cases", f) for f in os.listdir(os.path.join(cases_dir, "cases"))
                         if f.endswith(".test") and pattern in f)
     jobs = jobs or min(2, os.cpu_count() or 1)
     if jobs <= 1:
         _init_worker(cases_dir, engine)
-        return [run_case(p) for p in case_files]
+        return [(_run_case_counted if counted else run_case)(p) for p in case_files]
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(jobs, initializer=_init_worker, initargs=(cases_dir, engine)) as pool:
-        return pool.map(run_case, case_files, chunksize=4)
+        return pool.map(_run_case_counted if counted else run_case, case_files, chunksize=4)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,15 +185,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=0)
     ap.add_argument("-v", "--verbose", action="store_true", help="also list passing cases")
     args = ap.parse_args(argv)
-    results = run_corpus(args.cases, args.engine, args.k, args.jobs)
+    results = run_corpus(args.cases, args.engine, args.k, args.jobs, counted=True)
     passed = 0
-    for name, ok, msg in results:
+    tally = {"mr": 0, "fallback": 0}
+    for name, ok, msg, counts in results:
+        for k in tally:
+            tally[k] += counts.get(k, 0)
         if ok:
             passed += 1
             if args.verbose:
                 print(f"PASS {name}")
         else:
             print(f"FAIL {name}: {msg}")
+    if args.engine.lower() in ("mr", "mapreduce"):
+        print(f"SELECT queries: {tally['mr']} ran as MapReduce jobs, {tally['fallback']} on the vectorized engine")
     print(f"{passed} passed, {len(results) - passed} failed")
     return 0 if passed == len(results) else 1
 

@@ -43,12 +43,25 @@ _EXECUTORS: dict[tuple[str, int], object] = {}
 
 
 def _cursor(spec: TaskSpec):
+    """The worker's DuckDB (one per time zone, threads and spill directory) with the task's memory limit.
+
+    `mapreduce.map.memory.mb` / `mapreduce.reduce.memory.mb` bound DuckDB's memory; beyond it
+    DuckDB spills to a directory under the local dir (DuckDB cannot move its spill
+    directory once used, so a new local dir gets a new database).
+    """
     from executors.arrow import ArrowExecutor
 
-    key = (spec.settings.get("hive.local.time.zone") or "UTC", spec.threads)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(spec.job_dir)))  # <local dir>/query-*/Stage-N
+    spill = os.path.join(root, f"duckdb-spill-{os.getpid()}")
+    key = (spec.settings.get("hive.local.time.zone") or "UTC", spec.threads, spill)
     ex = _EXECUTORS.get(key)
     if ex is None:
+        for old in [k for k in _EXECUTORS if k[2] != spill]:  # one task at a time per worker
+            _EXECUTORS.pop(old).close()  # type: ignore[attr-defined]
         ex = _EXECUTORS[key] = ArrowExecutor(key[0], key[1])
+        ex.db.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")  # type: ignore[attr-defined]
+    mb = setting_int(spec.settings, f"mapreduce.{'reduce' if spec.kind == 'reduce' else 'map'}.memory.mb", 1024)
+    ex.db.execute(f"SET memory_limit = '{max(16, mb)}MB'")  # type: ignore[attr-defined]
     cur = ex.db.cursor()  # type: ignore[attr-defined]
     ex._configure(cur)  # type: ignore[attr-defined]
     return ex, cur
@@ -117,8 +130,21 @@ def _open_input(spec: TaskSpec, cur, ex, attempt_dir: str) -> None:
     # a one-shot Arrow reader (ORC, remote Parquet) cannot be scanned twice (count, then map work)
     kind = "TABLE" if "__arrow" in sql else "VIEW"
     cur.execute(f'CREATE TEMP {kind} "__input" AS {sql}')
+    _open_broadcasts(spec, cur, ex)
+
+
+def _open_broadcasts(spec: TaskSpec, cur, ex) -> None:
+    """Relations every task of the job sees whole: small tables, and earlier stages' outputs."""
+    import pyarrow.dataset as ds
+
     for b in spec.job.broadcasts:
-        cur.execute(f'CREATE TEMP VIEW "{b.name}" AS {ex._scan_sql(cur, b.scan)}')
+        if b.scan is not None:
+            cur.execute(f'CREATE OR REPLACE TEMP VIEW "{b.name}" AS {ex._scan_sql(cur, b.scan)}')
+            continue
+        files = spec.stage_outputs.get(b.from_stage or "", [])
+        if not files:
+            raise RuntimeError(f"broadcast {b.name}: no output of {b.from_stage}")
+        cur.register(b.name, ds.dataset(files, format="ipc", schema=_read_schema(files[0])))
 
 
 def _run_map(spec: TaskSpec, attempt_dir: str) -> TaskResult:
@@ -310,6 +336,7 @@ def _run_reduce(spec: TaskSpec, attempt_dir: str) -> TaskResult:
             source = ds.dataset(files, format="ipc", schema=schema) if files else schema.empty_table()
             cur.register(name, source)
             names.append(name)
+        _open_broadcasts(spec, cur, ex)
         keys = job.shuffle.partition_columns if job.shuffle else []
         if keys:
             cols = ", ".join(f'"{k}"' for k in keys)

@@ -21,7 +21,9 @@ def _job_lines(job: "MRJob", extended: bool) -> list[str]:
     if job.broadcasts:
         lines.append("    Map Reduce Local Work")
         for b in job.broadcasts:
-            lines += [f"      Alias -> Map Local Tables: {b.alias}", f"        table: {b.scan.table} (loaded whole by each map task)"]
+            what = f"table: {b.scan.table}" if b.scan is not None else f"output of {b.from_stage}"
+            lines += [f"      Alias -> Map Local Tables: {b.alias} ({b.purpose})",
+                      f"        {what} (loaded whole by each task)"]
     lines.append("    Map Reduce")
     lines.append("      Map Operator Tree:")
     for m in job.inputs:

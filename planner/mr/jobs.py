@@ -43,11 +43,14 @@ class MapInput:
 
 @dataclass
 class Broadcast:
-    """A small table every map task loads whole (map join)."""
+    """A relation every task of a job loads whole: a small table (map join), a table a correlated
+    subquery reads, or an earlier stage's output (an uncorrelated subquery's rows)."""
 
-    name: str  # relation name in the map SQL
+    name: str  # relation name in the map and reduce SQL
     alias: str
-    scan: ScanNode
+    scan: ScanNode | None = None  # a table ...
+    from_stage: str | None = None  # ... or the output of an earlier job (listed in the job's depends_on)
+    purpose: str = "map join"  # for EXPLAIN: "map join" | "subquery"
 
 
 @dataclass

@@ -2,64 +2,53 @@
 
 The input is the Arrow engine's `QueryPlan`: its DuckDB SQL already carries
 every Hive rewrite from `planner.translate`, so the lowering never re-derives
-semantics. It parses that SQL (DuckDB dialect) and splits the one SELECT
-block structurally into fragments, each still DuckDB SQL:
+semantics. It parses that SQL and lowers it recursively: every SELECT block,
+set operation, derived table and CTE becomes a sub-DAG whose rows are either
+still streaming (fused into the consumer's map work) or an earlier job's
+output files that later jobs read (`from_stage`).
 
-- map work: scan -> filter -> project, or a partial (hash) aggregate;
-- reduce work: the final aggregate (mergepartial) and HAVING, a tagged join,
-  or the sort of a total-order ORDER BY;
-- a later job reads an earlier job's intermediate files (`from_stage`).
-
-Shapes handled: scan-filter-project(-limit); GROUP BY / DISTINCT with
-sum/count/min/max/avg (avg as sum+count); ORDER BY with a sampled range
-partitioner; one two-table equi-join, reduce-side with tagged inputs or
-map-side when one side is small. Anything else returns a reason and the
-session runs the Arrow engine.
+A SELECT block: its FROM clause becomes one streaming source (joins: map-side
+when a side is small, else reduce-side jobs, see `joins.py`); then
+- no aggregate, window or DISTINCT: map work only;
+- decomposable aggregates (sum/count/min/max/avg): map partial aggregate,
+  combiner, reduce merge (`partial.py`);
+- anything else (COUNT DISTINCT, percentiles, collect_*, GROUPING SETS,
+  windows, DISTINCT): the map shuffles whole rows by the keys every group /
+  window partition / distinct row shares, and the reducer runs the block's
+  own SQL over its partition (one reducer when no key is shared);
+- ORDER BY: a total-order sort job (sampled range partitioner), LIMIT pushed
+  into the map tasks.
+Uncorrelated subqueries in expressions run as earlier jobs whose output every
+task loads (a broadcast); correlated ones load the tables they read whole.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
 from typing import Callable
 
 import sqlglot
 from sqlglot import exp
 
-from planner.mr.jobs import INPUT, Broadcast, MapInput, MRJob, MRPlan, Shuffle, SortKey
+from planner.mr.jobs import Broadcast, MapInput, MRJob, MRPlan, Shuffle, SortKey
+from planner.mr.joins import JoinMixin, plain, tables_of
+from planner.mr.partial import NotDecomposable, combiner_sql, decomposable, merge_rewrite, partial_aggregates
+from planner.mr.sources import IN, Rel, Src, Unsupported, conj, q, rs_ops, scan_ops, short, sql, stage_ops
 from planner.plan import QueryPlan, ScanNode
+
+__all__ = ["Unsupported", "lower"]
 
 DUCK = "duckdb"
 Setting = Callable[[str], "str | None"]
-
-SUPPORTED_AGGS = (exp.Sum, exp.Count, exp.Min, exp.Max, exp.Avg)
-NONDETERMINISTIC = (exp.Rand,)
-
-
-class Unsupported(Exception):
-    """The query's shape is not lowered (yet); the message says why."""
-
-
-def _sql(e: exp.Expression) -> str:
-    return e.sql(DUCK)
-
-
-def _col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(name, table=table, quoted=True)
-
-
-def _conjuncts(e: exp.Expression | None) -> list[exp.Expression]:
-    if e is None:
-        return []
-    if isinstance(e, exp.Paren):
-        return _conjuncts(e.this)
-    if isinstance(e, exp.And):
-        return _conjuncts(e.this) + _conjuncts(e.expression)
-    return [e]
-
-
-def _tables_of(e: exp.Expression) -> set[str]:
-    return {c.table.lower() for c in e.find_all(exp.Column) if c.table}
+SETTINGS_SNAPSHOT = (
+    "hive.local.time.zone", "mapreduce.input.fileinputformat.split.maxsize", "mapreduce.task.io.sort.mb",
+    "mapreduce.map.maxattempts", "mapreduce.reduce.maxattempts", "hive.exec.reducers.bytes.per.reducer",
+    "hive.exec.reducers.max", "hiveish.mapreduce.fail.attempts", "hiveish.mapreduce.inprocess",
+    "hiveish.mapreduce.workers", "hiveish.mapreduce.local.dir", "hiveish.mapreduce.sample.rows",
+    "hiveish.mapreduce.sample.splits", "hiveish.mapreduce.kill.attempts", "mapreduce.map.memory.mb",
+    "mapreduce.reduce.memory.mb", "hiveish.mapreduce.cancel.grace.ms", "hiveish.mapreduce.runner",
+    "hiveish.dask.scheduler", "hiveish.dask.timeout")
 
 
 def _setting_int(setting: Setting, key: str, default: int) -> int:
@@ -83,90 +72,572 @@ def _scan_bytes(scan: ScanNode) -> int | None:
     return total
 
 
-@dataclass
-class _Source:
-    """A table of the SELECT: its scan and its alias in the SQL."""
-
-    scan: ScanNode
-    alias: str
-    node: exp.Table
-
-
-@dataclass
-class _Agg:
-    partials: list[tuple[str, exp.Expression, str]]  # (column, partial expression, merge function)
-    final: exp.Expression
+def _conjuncts(e: exp.Expression | None) -> list[exp.Expression]:
+    if e is None:
+        return []
+    if isinstance(e, exp.Paren):
+        return _conjuncts(e.this)
+    if isinstance(e, exp.And):
+        return _conjuncts(e.this) + _conjuncts(e.expression)
+    return [e]
 
 
-@dataclass
-class _Lowering:
-    plan: QueryPlan
-    setting: Setting
-    tree: exp.Select = field(init=False)
-    sources: list[_Source] = field(default_factory=list)
-    jobs: list[MRJob] = field(default_factory=list)
+def _walk(e: exp.Expression | None, root: bool = True):
+    """`e` and its sub-expressions, not descending into nested queries (yielded, not entered)."""
+    if e is None:
+        return
+    yield e
+    if not root and isinstance(e, (exp.Query, exp.Subquery)):
+        return
+    for child in e.iter_expressions():
+        yield from _walk(child, False)
 
-    # -- checks ------------------------------------------------------------------------------
-    def parse(self) -> None:
+
+def _scope(sel: exp.Select):
+    """Nodes of one SELECT block's own expressions (not its FROM items, CTEs or nested queries)."""
+    for key, val in sel.args.items():
+        if key in ("from_", "from", "with_", "with") or val is None:
+            continue
+        if key == "joins":
+            for j in val:
+                yield from _walk(j.args.get("on"), False) if j.args.get("on") is not None else ()
+            continue
+        for v in val if isinstance(val, list) else [val]:
+            if isinstance(v, exp.Expression):
+                yield from _walk(v, False)
+
+
+def _in_window(node: exp.Expression) -> bool:
+    p = node.parent
+    while p is not None:
+        if isinstance(p, exp.Window):
+            return True
+        if isinstance(p, (exp.Select, exp.Subquery)):
+            return False
+        p = p.parent
+    return False
+
+
+def _literal_int(e: exp.Expression | None, what: str) -> int | None:
+    if e is None:
+        return None
+    if isinstance(e, (exp.Limit, exp.Offset)):
+        e = e.expression if e.expression is not None else e.this
+    if not isinstance(e, exp.Literal) or e.is_string:
+        raise Unsupported(f"non-literal {what}")
+    return int(e.this)
+
+
+class _Lowering(JoinMixin):
+    def __init__(self, plan: QueryPlan, setting: Setting) -> None:
+        self.plan = plan
+        self.setting = setting
+        self.scans = {s.name: s for s in plan.scans}
+        self.jobs: list[MRJob] = []
+        self.counter = 0
+        self.ctes: dict[str, exp.Expression] = {}
+        self.small_limit = _setting_int(setting, "hive.mapjoin.smalltable.filesize", 25_000_000)
+        self.hints = {h.lower() for h in self._mapjoin_hints()}
+        self.root: exp.Expression | None = None
+        self.top_names: list[str] = []
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def new_name(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def reducers(self) -> int:
+        n = _setting_int(self.setting, "mapreduce.job.reduces", -1)
+        return n if n > 0 else -1
+
+    def add_job(self, job: MRJob) -> MRJob:
+        job.stage = f"Stage-{len(self.jobs) + 1}"
+        seen: dict[str, Broadcast] = {}
+        for b in job.broadcasts:
+            seen.setdefault(b.name, b)
+        job.broadcasts = list(seen.values())
+        deps = list(job.depends_on) + [b.from_stage for b in job.broadcasts if b.from_stage]
+        job.depends_on = list(dict.fromkeys(d for d in deps if d))
+        if job.shuffle is not None and job.shuffle.partitioner == "single":
+            job.num_reducers = 1
+        self.jobs.append(job)
+        return job
+
+    def _mapjoin_hints(self) -> list[str]:
+        out = []
+        for m in re.finditer(r"(?is)/\*\+\s*MAPJOIN\s*\(([^)]*)\)", self.plan.hive_sql or ""):
+            out.extend(x.strip() for x in m.group(1).split(",") if x.strip())
+        return out
+
+    def needed(self, alias: str, cols: list[str]) -> list[str]:
+        """The columns of `alias` the query reads anywhere (all of them for `alias.*`)."""
+        refs: set[str] = set()
+        assert self.root is not None
+        for node in self.root.find_all(exp.Column, exp.Star):
+            if isinstance(node, exp.Star) and isinstance(node.parent, exp.Select):
+                return list(cols)  # a bare SELECT * reads every column of its FROM
+            if isinstance(node, exp.Column):
+                if node.table.lower() == alias:
+                    if isinstance(node.this, exp.Star):
+                        return list(cols)
+                    refs.add(node.name.lower())
+        return [c for c in cols if c.lower() in refs]
+
+    def pack(self, src: Src) -> tuple[list[str], dict[str, list[str]]]:
+        items, aliases = [], {}
+        for alias, cols in src.aliases.items():
+            need = self.needed(alias, cols)
+            if not need:
+                continue
+            fields = ", ".join(f"{q(c)} := {q(alias)}.{q(c)}" for c in need)
+            items.append(f"struct_pack({fields}) AS {q(alias)}")
+            aliases[alias] = need
+        return items or ["TRUE AS __none"], aliases
+
+    def materialize(self, rel: Rel) -> Src:
+        """A stage holding `rel`'s rows (a map-only job unless it already is one)."""
+        if rel.select_sql is None:
+            return rel.src
+        src = rel.src
+        ops = src.ops + ["Select Operator", f"  expressions: {short(', '.join(rel.columns))}", "File Output Operator"]
+        job = self.add_job(MRJob(stage="", inputs=[MapInput(0, src.label, rel.select_sql, scan=src.scan,
+                                                            from_stage=src.stage, operators=ops)],
+                                 broadcasts=list(src.broadcasts), depends_on=list(src.deps)))
+        return Src(IN, {}, stage=job.stage, deps=[job.stage], label=job.stage, ops=stage_ops(job.stage, job.stage))
+
+    # -- entry ----------------------------------------------------------------------------------------
+    def lower(self) -> MRPlan:
         try:
             tree = sqlglot.parse_one(self.plan.sql, read=DUCK)
         except Exception as e:  # noqa: BLE001 - anything we cannot re-read is not lowered
             raise Unsupported(f"cannot re-read the plan SQL ({type(e).__name__})") from e
-        if not isinstance(tree, exp.Select):
-            raise Unsupported(f"only a single SELECT block is lowered, not {type(tree).__name__}")
-        if tree.args.get("with_") or tree.args.get("with"):
-            raise Unsupported("WITH (CTEs) not lowered yet")
-        for key, what in (("qualify", "QUALIFY"), ("laterals", "LATERAL VIEW"), ("windows", "WINDOW clause")):
-            if tree.args.get(key):
-                raise Unsupported(f"{what} not lowered yet")
-        for node in tree.find_all(exp.Subquery, exp.Select, exp.Window, exp.Unnest, exp.Lateral,
-                                  exp.GroupingSets, exp.Rollup, exp.Cube, exp.TableSample):
-            if node is tree:
-                continue
-            name = type(node).__name__
-            raise Unsupported(f"{'subqueries' if name in ('Subquery', 'Select') else name} not lowered yet")
         if any(s.sample for s in self.plan.scans):
-            raise Unsupported("TABLESAMPLE not lowered yet")
-        distinct = tree.args.get("distinct")
-        if distinct is not None and distinct.args.get("on") is not None:
-            raise Unsupported("DISTINCT ON not lowered")
-        for agg in tree.find_all(exp.AggFunc):
-            if not isinstance(agg, SUPPORTED_AGGS):
-                raise Unsupported(f"aggregate {agg.sql_name()} not decomposed yet")
-            if agg.find(exp.Distinct) is not None:
-                raise Unsupported("aggregates over DISTINCT not decomposed yet")
-        if tree.args.get("offset"):
-            raise Unsupported("OFFSET not lowered")
-        self.tree = tree
-        scans = {s.name: s for s in self.plan.scans}
-        frm = tree.args.get("from_")
-        if frm is None:
-            raise Unsupported("a query without FROM runs on the vectorized engine")
-        nodes = [frm.this] + [j.this for j in tree.args.get("joins") or []]
-        for n in nodes:
-            if not isinstance(n, exp.Table) or n.name not in scans:
-                raise Unsupported("only table scans are lowered as sources")
-            self.sources.append(_Source(scans[n.name], (n.alias_or_name).lower(), n))
-        if len(self.sources) > 2:
-            raise Unsupported("joins of more than two tables not lowered yet")
-        if len({s.alias for s in self.sources}) != len(self.sources):
-            raise Unsupported("self-join without distinct aliases")
-
-    # -- helpers -----------------------------------------------------------------------------------
-    def outputs(self) -> list[tuple[str, exp.Expression]]:
-        out = []
-        for e in self.tree.expressions:
-            if isinstance(e, exp.Alias):
-                out.append((e.alias, e.this))
-            elif isinstance(e, exp.Column):
-                out.append((e.name, e))
+            raise Unsupported("TABLESAMPLE (BUCKET ...) not lowered")
+        if not self.plan.scans:
+            raise Unsupported("a query that reads no table runs on the vectorized engine")
+        self.root = tree
+        rel, order, limit, offset, names = self.query(tree, top=True)
+        fetch = limit
+        if order:
+            rel = self.sort(rel, order, limit, offset, names, top=True)
+        elif offset is not None:
+            raise Unsupported("OFFSET without ORDER BY")
+        final_src = self.materialize(rel) if rel.select_sql is not None else rel.src
+        if not self.jobs or final_src.stage != self.jobs[-1].stage:
+            raise Unsupported("the query has no MapReduce work")
+        last = self.jobs[-1]
+        last.final = True
+        for j in self.jobs:
+            if j.map_only:
+                for m in j.inputs:
+                    if not m.operators or m.operators[-1] != "File Output Operator":
+                        m.operators.append("File Output Operator")
             else:
-                raise Unsupported(f"select item {type(e).__name__} not lowered")
+                j.reduce_operators.append("File Output Operator" + ("" if j.final else " (intermediate)"))
+        settings = {k: self.setting(k) or "" for k in SETTINGS_SNAPSHOT}
+        shown = list(self.plan.column_names)
+        if len(shown) != len(names):  # the binder could not tell (SELECT * over a subquery): the SQL's aliases
+            shown = list(self.top_names)
+        return MRPlan(jobs=self.jobs, output_columns=names, column_names=shown,
+                      fetch_limit=fetch, settings=settings)
+
+    # -- queries ---------------------------------------------------------------------------------------
+    def query(self, node: exp.Expression, top: bool):
+        """(rel, pending ORDER BY, LIMIT, OFFSET, visible columns) of a query expression.
+
+        ORDER BY/LIMIT are returned for the caller to apply (a top-level sort is total-order
+        over several reducers; a nested one with LIMIT uses one reducer)."""
+        for cte in (node.args.get("with_") or node.args.get("with") or exp.With()).expressions:
+            self.ctes[cte.alias_or_name.lower()] = cte.this
+        if isinstance(node, exp.Subquery):
+            return self.query(node.this, top)
+        if isinstance(node, exp.Select):
+            return self.block(node, top)
+        if isinstance(node, exp.SetOperation):
+            return self.setop(node, top)
+        raise Unsupported(f"{type(node).__name__} not lowered")
+
+    def nested(self, node: exp.Expression) -> Rel:
+        """A nested query's rows (ORDER BY without LIMIT is dropped: it orders nothing)."""
+        rel, order, limit, offset, names = self.query(node, top=False)
+        if limit is not None or offset is not None:
+            if order:
+                return self.sort(rel, order, limit, offset, names, top=False)
+            if offset is not None:
+                raise Unsupported("OFFSET without ORDER BY")
+            return self.limit_job(rel, limit, names)
+        if len(names) != len(rel.columns):
+            rel = Rel(rel.src, names, f"SELECT {', '.join(q(c) for c in names)} FROM ({rel.map_sql()}) AS __v")
+        return rel
+
+    def setop(self, node: exp.SetOperation, top: bool):
+        kind = type(node).__name__.upper()  # UNION | INTERSECT | EXCEPT
+        distinct = node.args.get("distinct") is not False
+        branches: list[exp.Expression] = []
+
+        def flatten(n: exp.Expression) -> None:
+            if isinstance(n, exp.Union) and kind == "UNION" and (n.args.get("distinct") is not False) == distinct \
+                    and not n.args.get("order") and not n.args.get("limit"):
+                flatten(n.this)
+                flatten(n.expression)
+            else:
+                branches.append(n)
+
+        flatten(node.this)
+        flatten(node.expression)
+        rels = [self.nested(b) for b in branches]
+        width = len(rels[0].columns)
+        if any(len(r.columns) != width for r in rels):
+            raise Unsupported("set operation branches of different widths")
+        names = [f"__c{i}" for i in range(width)] if top else list(rels[0].columns)
+        if top:
+            self.top_names = list(rels[0].columns)
+        shuffle = Shuffle("hash", list(names), [SortKey(c) for c in names])
+        inputs, bcasts, deps = [], [], []
+        for tag, r in enumerate(rels):
+            sel = ", ".join(f"{q(c)} AS {q(n)}" for c, n in zip(r.columns, names))
+            inputs.append(MapInput(tag, r.src.label or f"branch {tag}", f"SELECT {sel} FROM ({r.map_sql()}) AS __u",
+                                   scan=r.src.scan, from_stage=r.src.stage,
+                                   operators=r.src.ops + ["Select Operator", f"  expressions: {sel}",
+                                                          "Union", rs_ops(shuffle, [], tag)]))
+            bcasts += r.src.broadcasts
+            deps += r.src.deps
+        op = f"{kind}{'' if distinct else ' ALL'}"
+        reduce_sql = f" {op} ".join(f'SELECT * FROM "__input{t}"' for t in range(len(rels)))
+        job = self.add_job(MRJob(stage="", inputs=inputs, shuffle=shuffle, reduce_sql=reduce_sql,
+                                 broadcasts=bcasts, depends_on=deps, num_reducers=self.reducers(),
+                                 reduce_operators=["Union" if kind == "UNION" else kind.title(),
+                                                   f"  mode: {op}"]))
+        src = Src(IN, {}, stage=job.stage, deps=[job.stage], label=job.stage, ops=stage_ops(job.stage, job.stage))
+        rel = Rel(src, names)
+        order = self.order_of(node, [(n, exp.column(c, quoted=True)) for n, c in zip(rels[0].columns, names)], names)
+        return (rel, order, _literal_int(node.args.get("limit"), "LIMIT"),
+                _literal_int(node.args.get("offset"), "OFFSET"), names)
+
+    # -- ORDER BY / LIMIT -----------------------------------------------------------------------------
+    def order_of(self, node, outs: list[tuple[str, exp.Expression]], names: list[str]):
+        """ORDER BY keys as (output column, desc, nulls_first); non-output keys -> Unsupported."""
+        order = node.args.get("order")
+        keys = []
+        for o in order.expressions if order else []:
+            desc = bool(o.args.get("desc"))
+            nulls_first = True if not desc else bool(o.args.get("nulls_first"))
+            col = self.output_ref(o.this, outs, names)
+            if col is None:
+                raise Unsupported("ORDER BY on an expression that is not an output column")
+            keys.append(SortKey(col, desc, nulls_first))
+        return keys
+
+    @staticmethod
+    def output_ref(key: exp.Expression, outs, names) -> str | None:
+        if isinstance(key, exp.Literal) and not key.is_string:
+            i = int(key.this)
+            return names[i - 1] if 0 < i <= len(names) else None
+        if isinstance(key, exp.Column) and not key.table:
+            for (name, _), c in zip(outs, names):
+                if name.lower() == key.name.lower():
+                    return c
+        ks = sql(key)
+        for (_, x), c in zip(outs, names):
+            if sql(x) == ks:
+                return c
+        return None
+
+    def sort(self, rel: Rel, keys: list[SortKey], limit: int | None, offset: int | None, names: list[str],
+             top: bool) -> Rel:
+        order = ", ".join(k.sql() for k in keys)
+        total = limit + (offset or 0) if limit is not None else None
+        base = rel.map_sql()
+        map_sql = f"SELECT * FROM ({base}) AS __m ORDER BY {order} LIMIT {total}" if total is not None else base
+        single = not top or offset is not None
+        shuffle = Shuffle("single" if single else "range", [k.column for k in keys], keys)
+        sel = ", ".join(q(c) for c in names)
+        tail = (f" LIMIT {limit}" if limit is not None else (" LIMIT -1" if offset else "")) + \
+            (f" OFFSET {offset}" if offset else "")
+        ops = rel.src.ops + (["Limit (top-n per map task)", f"  Number of rows: {total}"] if total is not None else [])
+        job = self.add_job(MRJob(
+            stage="", inputs=[MapInput(0, rel.src.label, map_sql, scan=rel.src.scan, from_stage=rel.src.stage,
+                                       operators=ops + [rs_ops(shuffle, rel.columns)])],
+            shuffle=shuffle, reduce_sql=f"SELECT {sel} FROM {IN} ORDER BY {order}{tail}",
+            broadcasts=list(rel.src.broadcasts), depends_on=list(rel.src.deps),
+            num_reducers=1 if single else self.reducers(),
+            reduce_operators=["Select Operator", f"  expressions: {sel}"]
+            + (["Limit", f"  Number of rows: {limit}"] if limit is not None else [])))
+        return Rel(Src(IN, {}, stage=job.stage, deps=[job.stage], label=job.stage,
+                       ops=stage_ops(job.stage, job.stage)), list(names))
+
+    def limit_job(self, rel: Rel, limit: int | None, names: list[str]) -> Rel:
+        sel = ", ".join(q(c) for c in names)
+        shuffle = Shuffle("single", [], [])
+        job = self.add_job(MRJob(
+            stage="", inputs=[MapInput(0, rel.src.label, f"SELECT {sel} FROM ({rel.map_sql()}) AS __m LIMIT {limit}",
+                                       scan=rel.src.scan, from_stage=rel.src.stage,
+                                       operators=rel.src.ops + ["Limit", f"  Number of rows: {limit}",
+                                                                rs_ops(shuffle, names)])],
+            shuffle=shuffle, reduce_sql=f"SELECT * FROM {IN} LIMIT {limit}", broadcasts=list(rel.src.broadcasts),
+            depends_on=list(rel.src.deps), reduce_operators=["Limit", f"  Number of rows: {limit}"]))
+        return Rel(Src(IN, {}, stage=job.stage, deps=[job.stage], label=job.stage,
+                       ops=stage_ops(job.stage, job.stage)), list(names))
+
+    # -- FROM ------------------------------------------------------------------------------------------
+    def item(self, node: exp.Expression) -> Src:
+        alias = node.alias_or_name.lower()
+        if isinstance(node, exp.Table):
+            scan = self.scans.get(node.name)
+            if scan is not None and not node.args.get("db"):
+                t = node.copy()
+                t.set("this", exp.to_identifier("__input", quoted=True))
+                t.set("alias", exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+                sampled = t.args.get("sample") is not None
+                return Src(sql(t), {alias: [c for c, _ in scan.columns]}, scan=scan, label=alias,
+                           size=None if sampled else _scan_bytes(scan), ops=scan_ops(alias, scan))
+            cte = self.ctes.get(node.name.lower())
+            if cte is None:
+                raise Unsupported(f"unknown relation {node.name}")
+            rel = self.nested(cte)
+        elif isinstance(node, exp.Subquery):
+            rel = self.nested(node.this)
+        else:
+            raise Unsupported(f"FROM item {type(node).__name__} not lowered")
+        src = rel.src.copy()
+        src.from_sql = f"({rel.select_sql}) AS {q(alias)}" if rel.select_sql is not None else f"{IN} AS {q(alias)}"
+        src.aliases = {alias: list(rel.columns)}
+        src.label = alias
+        return src
+
+    @staticmethod
+    def is_lateral(node: exp.Expression) -> bool:
+        return isinstance(node, exp.Subquery) and isinstance(node.this, exp.Select) \
+            and node.this.args.get("from_") is None
+
+    def from_clause(self, sel: exp.Select, extra: list[Broadcast]) -> Src:
+        frm = sel.args["from_"]
+        joins = list(sel.args.get("joins") or [])
+        for j in joins:
+            if j.args.get("using") or j.args.get("method") or (j.args.get("kind") or "").upper() == "ASOF":
+                raise Unsupported("JOIN USING / ASOF not lowered")
+        kinds = [((j.args.get("kind") or "").upper(), (j.args.get("side") or "").upper()) for j in joins]
+        laterals = [self.is_lateral(j.this) for j in joins]
+        where = _conjuncts(sel.args["where"].this) if sel.args.get("where") else []
+        if self.is_lateral(frm.this):
+            raise Unsupported("FROM starts with a lateral subquery")
+        all_inner = not any(laterals) and all(s == "" and k in ("", "INNER", "CROSS") for k, s in kinds)
+        items = [self.item(frm.this)] + [None if lat else self.item(j.this) for j, lat in zip(joins, laterals)]
+        if all_inner and joins:
+            return self.inner_joins(sel, items, joins, where, extra)
+        # written order; push WHERE filters into items that no outer join can null
+        null_side: set[int] = set()
+        for i, (k, s) in enumerate(kinds, 1):
+            if s in ("LEFT", "FULL"):
+                null_side.add(i)
+            if s in ("RIGHT", "FULL"):
+                null_side.update(range(i))
+        for i, it in enumerate(items):
+            if it is not None and i not in null_side:
+                for c in where:
+                    if plain(c) and tables_of(c) and tables_of(c) <= set(it.aliases):
+                        it.where.append(sql(c))
+        acc = items[0]
+        assert acc is not None
+        for j, it, (kind, side) in zip(joins, items[1:], kinds):
+            if it is None:  # a lateral view: runs in the map work beside its left side
+                sub = j.this
+                acc = acc.copy()
+                on = j.args.get("on")
+                kw = f"{side} JOIN" if side else ("JOIN" if on is not None else "CROSS JOIN")
+                acc.from_sql += f" {kw} {sql(sub)}" + (f" ON {sql(on)}" if on is not None else "")
+                acc.aliases[sub.alias_or_name.lower()] = [e.alias_or_name for e in sub.this.expressions]
+                acc.ops += ["Lateral View Forward", f"  {short(sql(sub))}"]
+                continue
+            conds = _conjuncts(j.args.get("on"))
+            if j.args.get("on") is None and kind in ("", "INNER", "CROSS"):
+                la, ra = set(acc.aliases), set(it.aliases)
+                conds = [c for c in where if isinstance(c, exp.EQ) and plain(c) and tables_of(c) <= la | ra
+                         and tables_of(c) & la and tables_of(c) & ra]
+            acc = self.join(acc, it, kind, side, conds, extra)
+        return acc
+
+    def inner_joins(self, sel, items: list[Src | None], joins, where, extra) -> Src:
+        """Inner/comma joins, reordered: start from the biggest input, add connected inputs, small ones first."""
+        pool = list(where)
+        for j in joins:
+            pool += _conjuncts(j.args.get("on"))
+        srcs = [s for s in items if s is not None]
+        for s in srcs:  # push single-input filters into the input
+            for c in pool:
+                if plain(c) and tables_of(c) and tables_of(c) <= set(s.aliases):
+                    s.where.append(sql(c))
+
+        def size(s: Src) -> int:
+            return s.size if s.size is not None else self.small_limit + 1
+
+        start = max(range(len(srcs)), key=lambda i: (size(srcs[i]), -i))
+        acc = srcs.pop(start)
+        position = {a: 0 for a in acc.aliases}
+        used: set[int] = set()
+        while srcs:
+            def links(s: Src) -> list[int]:
+                out = []
+                for n, c in enumerate(pool):
+                    if n in used or not isinstance(c, exp.EQ) or not plain(c):
+                        continue
+                    ta, tb = tables_of(c.this), tables_of(c.expression)
+                    both = set(acc.aliases) | set(s.aliases)
+                    if ta and tb and (ta | tb) <= both and not (ta | tb) <= set(acc.aliases) \
+                            and not (ta | tb) <= set(s.aliases):
+                        out.append(n)
+                return out
+
+            def depth(s: Src) -> int:
+                """How early the inputs it joins with entered the chain (breadth-first from the biggest:
+                a small table that only shares a non-key column with a late input must not multiply rows)."""
+                return min(position.get(t, 0) for n in links(s) for t in tables_of(pool[n]) if t in position)
+
+            connected = [i for i, s in enumerate(srcs) if links(s)]
+            if connected:
+                pick = min(connected, key=lambda i: (depth(srcs[i]), 0 if self.broadcastable(srcs[i]) else 1,
+                                                     size(srcs[i]), i))
+            else:
+                pick = 0
+            it = srcs.pop(pick)
+            for a in it.aliases:
+                position[a] = len(position)
+            both = set(acc.aliases) | set(it.aliases)
+            conds = []
+            for n, c in enumerate(pool):
+                if n in used or not plain(c):
+                    continue
+                t = tables_of(c)
+                if t and t <= both and t & set(it.aliases) and t & set(acc.aliases):
+                    conds.append(c)
+                    used.add(n)
+            acc = self.join(acc, it, "", "", conds, extra)
+        if any(j.args.get("on") is not None for j in joins):  # ON conditions now hold in WHERE
+            ons = [c for j in joins for c in _conjuncts(j.args.get("on"))]
+            w = sel.args.get("where")
+            sel.set("where", exp.Where(this=exp.and_(*([w.this] if w else []), *[c.copy() for c in ons])))
+        return acc
+
+    # -- expression subqueries ---------------------------------------------------------------------------
+    def subqueries(self, sel: exp.Select) -> list[Broadcast]:
+        """Replace the block's expression subqueries by relations every task loads whole."""
+        out: list[Broadcast] = []
+        found = [n for n in _scope(sel) if isinstance(n, (exp.Query, exp.Subquery))]
+        for node in found:
+            query = node.this if isinstance(node, exp.Subquery) else node
+            if self.correlated(query):
+                out += self.broadcast_tables(query)
+                continue
+            src = self.materialize(self.nested(query))
+            b = Broadcast(self.new_name("__sq"), "subquery", from_stage=src.stage, purpose="subquery")
+            out.append(b)
+            query.replace(sqlglot.parse_one(f"SELECT * FROM {q(b.name)}", read=DUCK))
         return out
 
-    def resolve_alias(self, e: exp.Expression) -> exp.Expression:
+    def correlated(self, query: exp.Expression) -> bool:
+        defined = {t.alias_or_name.lower() for t in query.find_all(exp.Table)}
+        defined |= {s.alias.lower() for s in query.find_all(exp.Subquery) if s.alias}
+        return any(c.table and c.table.lower() not in defined for c in query.find_all(exp.Column))
+
+    def broadcast_tables(self, query: exp.Expression) -> list[Broadcast]:
+        out = []
+        for t in list(query.find_all(exp.Table)):
+            scan = self.scans.get(t.name)
+            if scan is None:
+                raise Unsupported("a correlated subquery over a CTE or view output")
+            b = Broadcast(self.new_name("__bt"), t.alias_or_name, scan=scan, purpose="correlated subquery")
+            t.set("this", exp.to_identifier(b.name, quoted=True))
+            out.append(b)
+        return out
+
+    # -- one SELECT block --------------------------------------------------------------------------------
+    def block(self, sel: exp.Select, top: bool):
+        sel = sel.copy()
+        if sel.args.get("windows"):
+            raise Unsupported("WINDOW clause not lowered")
+        distinct = sel.args.get("distinct")
+        if distinct is not None and distinct.args.get("on") is not None:
+            raise Unsupported("DISTINCT ON not lowered")
+        if sel.args.get("from_") is None:
+            raise Unsupported("a subquery without FROM")
+        extra = self.subqueries(sel)
+        src = self.from_clause(sel, extra)
+        src.broadcasts += extra
+        outs = []
+        for e in sel.expressions:
+            if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)):
+                if e.args.get("except") or e.args.get("replace") or e.args.get("rename"):
+                    raise Unsupported("SELECT * EXCLUDE/REPLACE not lowered")
+                only = e.table.lower() if isinstance(e, exp.Column) else None
+                for alias, cols in src.aliases.items():
+                    if only is None or alias == only:
+                        outs += [(c, exp.column(c, table=alias, quoted=True)) for c in cols]
+                continue
+            outs.append((e.alias_or_name, e.this if isinstance(e, exp.Alias) else e))
+        names = [f"__c{i}" for i in range(len(outs))] if top else [n for n, _ in outs]
+        if top:
+            self.top_names = [n for n, _ in outs]
+        if len({n.lower() for n in names}) != len(names):
+            raise Unsupported("a derived table with duplicate column names")
+        limit = _literal_int(sel.args.get("limit"), "LIMIT")
+        offset = _literal_int(sel.args.get("offset"), "OFFSET")
+        order = sel.args.get("order")
+        sorted_out = order is not None and (top or limit is not None or offset is not None)
+        scope = list(_scope(sel))
+        windows = [n for n in scope if isinstance(n, exp.Window)]
+        aggs = [n for n in scope if isinstance(n, exp.AggFunc) and not _in_window(n)]
+        group = sel.args.get("group")
+        where = [sql(sel.args["where"].this)] if sel.args.get("where") else []
+        if sel.args.get("qualify"):
+            windows = windows or [exp.Window()]
+
+        # ORDER BY keys that are not outputs become hidden columns
+        sort_keys: list[SortKey] = []
+        hidden: list[tuple[str, exp.Expression]] = []
+        for i, o in enumerate(order.expressions if sorted_out else []):
+            desc = bool(o.args.get("desc"))
+            nulls_first = True if not desc else bool(o.args.get("nulls_first"))
+            col = self.output_ref(o.this, outs, names)
+            if col is None:
+                if distinct is not None:
+                    raise Unsupported("ORDER BY a non-selected expression with DISTINCT")
+                col = f"__s{i}"
+                hidden.append((col, self.resolve_alias(o.this, outs)))
+            sort_keys.append(SortKey(col, desc, nulls_first))
+        all_names = names + [c for c, _ in hidden]
+        all_exprs = [x for _, x in outs] + [x for _, x in hidden]
+
+        if not (group or aggs or windows or distinct is not None):
+            items = ", ".join(f"{sql(x)} AS {q(n)}" for x, n in zip(all_exprs, all_names))
+            lim = f" LIMIT {limit}" if limit is not None and not order and not offset else ""
+            text = f"SELECT {items} FROM {src.from_sql}{src.where_sql(where)}{lim}"
+            out = src.copy()
+            out.where = []
+            if where or src.where:
+                out.ops = out.ops + ["Filter Operator", f"  predicate: {short(conj(src.where + where))}"]
+            out.ops = out.ops + ["Select Operator", f"  expressions: {short(', '.join(sql(x) for x in all_exprs))}"]
+            rel = Rel(out, all_names, text)
+        else:
+            rel = None
+            grouping_sets = group is not None and any(isinstance(g, (exp.Rollup, exp.Cube, exp.GroupingSets))
+                                                      for g in group.expressions) or bool(
+                group and (group.args.get("rollup") or group.args.get("cube") or group.args.get("grouping_sets")))
+            if not windows and distinct is None and not grouping_sets and decomposable(aggs) \
+                    and not any(isinstance(n, (exp.Query, exp.Subquery)) for n in scope):
+                try:
+                    rel = self.partial_job(sel, src, where, outs, all_names, all_exprs, limit if not order else None)
+                except NotDecomposable:
+                    rel = None
+            if rel is None:
+                rel = self.whole_job(sel, src, where, outs, all_names, all_exprs, windows, aggs,
+                                     limit if not order else None)
+        if not sorted_out:
+            return rel, [], limit, offset, names
+        return rel, sort_keys, limit, offset, names
+
+    def resolve_alias(self, e: exp.Expression, outs) -> exp.Expression:
         """An unqualified column naming a select alias stands for that select expression."""
-        by_name = {n.lower(): x for n, x in self.outputs()}
+        by_name = {n.lower(): x for n, x in outs}
 
         def fix(node: exp.Expression) -> exp.Expression:
             if isinstance(node, exp.Column) and not node.table and node.name.lower() in by_name:
@@ -175,360 +646,147 @@ class _Lowering:
 
         return e.copy().transform(fix)
 
-    def reducers(self) -> int:
-        n = _setting_int(self.setting, "mapreduce.job.reduces", -1)
-        return n if n > 0 else -1
-
-    def sort_keys(self) -> list[tuple[exp.Expression, bool, bool]]:
-        order = self.tree.args.get("order")
-        keys = []
-        for o in order.expressions if order else []:
-            desc = bool(o.args.get("desc"))
-            # the plan runs with nulls_first_on_asc_last_on_desc; only an explicit NULLS FIRST changes DESC
-            nulls_first = True if not desc else bool(o.args.get("nulls_first"))
-            keys.append((o.this, desc, nulls_first))
-        return keys
-
-    def limit(self) -> int | None:
-        lim = self.tree.args.get("limit")
-        if lim is None:
-            return None
-        e = lim.expression if lim.expression is not None else lim.this
-        if not isinstance(e, exp.Literal) or e.is_string:
-            raise Unsupported("non-literal LIMIT")
-        return int(e.this)
-
-    # -- the lowering -----------------------------------------------------------------------------------
-    def lower(self) -> MRPlan:
-        self.parse()
-        tree = self.tree
-        outs = self.outputs()
-        n_out = len(outs)
-        out_cols = [f"__c{i}" for i in range(n_out)]
-        distinct = tree.args.get("distinct") is not None
-        group = tree.args.get("group")
-        has_aggs = any(True for _ in tree.find_all(exp.AggFunc))
-        if distinct and (has_aggs or group):
-            raise Unsupported("DISTINCT with GROUP BY or aggregates not lowered yet")
-        aggregating = bool(group) or has_aggs or distinct
-        limit = self.limit()
-        sort = self.sort_keys()
-
-        # 1. the first fragment: over the sources, up to (not including) the first shuffle of the query
-        body = tree.copy()
-        for key in ("order", "limit", "distinct"):
-            body.set(key, None)
-        sort_cols: list[SortKey] = []
-        if aggregating:
-            group_exprs = self.group_exprs(distinct)
-            aggs = self.aggregates()
-            body.set("having", None)
-            g_cols = [f"__g{i}" for i in range(len(group_exprs))]
-            items = [exp.alias_(g.copy(), c, quoted=True) for g, c in zip(group_exprs, g_cols)]
-            a_cols: list[tuple[str, str]] = []
-            for agg in aggs.values():
-                for col, partial, merge in agg.partials:
-                    items.append(exp.alias_(partial, col, quoted=True))
-                    a_cols.append((col, merge))
-            body.set("expressions", items)
-            body.set("group", exp.Group(expressions=[g.copy() for g in group_exprs]) if group_exprs else None)
-            partial_ops = ["Group By Operator", f"  aggregations: {', '.join(aggs) or '(none)'}",
-                           f"  keys: {', '.join(_sql(g) for g in group_exprs) or '(none)'}", "  mode: hash"]
-            final_sql, final_ops, sort_cols = self.final_fragment(outs, group_exprs, g_cols, aggs, sort, limit)
-            combiner = self.combiner_sql(g_cols, a_cols)
-        else:
-            items = [exp.alias_(x.copy(), c, quoted=True) for (_, x), c in zip(outs, out_cols)]
-            for i, (key, desc, nf) in enumerate(sort):
-                col = self.output_ref(key, outs, out_cols)
-                if col is None:
-                    col = f"__s{i}"
-                    items.append(exp.alias_(key.copy(), col, quoted=True))
-                sort_cols.append(SortKey(col, desc, nf))
-            body.set("expressions", items)
-            if limit is not None and not sort:
-                body.set("limit", exp.Limit(expression=exp.Literal.number(limit)))
-            partial_ops = []
-
-        filter_ops = ["Filter Operator", f"  predicate: {_sql(tree.args['where'].this)}"] if tree.args.get("where") else []
-        select_ops = ["Select Operator", f"  expressions: {', '.join(_sql(x) for _, x in outs)}"]
-
-        # 2. the source: one table, a map join, or a reduce-side join (its own job)
-        first_stage_ops = filter_ops + (partial_ops if aggregating else select_ops)
-        if len(self.sources) == 1:
-            src = self.sources[0]
-            map_sql = self.with_relations(body, {src.scan.name: INPUT})
-            first = MRJob(stage="Stage-1", inputs=[MapInput(0, src.alias, map_sql, scan=src.scan,
-                                                            operators=_scan_ops(src) + first_stage_ops)])
-        else:
-            first = self.join_job(body, first_stage_ops)
-        self.jobs.append(first)
-
-        # 3. shuffles after the source stage
-        current = first
-
-        def next_job(map_sql: str, ops: list[str]) -> MRJob:
-            nonlocal current
-            prev = current
-            prev_out = "intermediate"
-            job = MRJob(stage=f"Stage-{len(self.jobs) + 1}", depends_on=[prev.stage],
-                        inputs=[MapInput(0, prev.stage, map_sql, from_stage=prev.stage,
-                                         operators=["TableScan", f"  alias: {prev.stage} ({prev_out})"] + ops)])
-            self.jobs.append(job)
-            current = job
-            return job
-
-        def attach(job: MRJob, shuffle: Shuffle, reduce_sql: str, ops: list[str]) -> None:
-            job.shuffle = shuffle
-            job.reduce_sql = reduce_sql
-            job.reduce_operators = ops
-            job.num_reducers = 1 if shuffle.partitioner == "single" else self.reducers()
-
-        identity = f"SELECT * FROM {INPUT}"
-        if aggregating:
-            part = "hash" if g_cols else "single"
-            shuffle = Shuffle(part, list(g_cols), [SortKey(c) for c in g_cols], combiner)
-            if current.shuffle is not None:  # the join job's reducer made the partials
-                next_job(identity, [])
-            current.inputs[0].operators.append(_rs_ops(shuffle, [c for c, _ in a_cols]))
-            attach(current, shuffle, final_sql, final_ops)
-        if sort:
-            body_cols = out_cols + [k.column for k in sort_cols if k.column not in out_cols]
-            if current.shuffle is not None or (aggregating and current.reduce_sql):
-                next_job(identity, [])
-            shuffle = Shuffle("range", [k.column for k in sort_cols], sort_cols)
-            current.inputs[0].operators.append(_rs_ops(shuffle, body_cols))
-            order = ", ".join(k.sql() for k in sort_cols)
-            sel = ", ".join(f'"{c}"' for c in out_cols)
-            lim = f" LIMIT {limit}" if limit is not None else ""
-            attach(current, shuffle, f"SELECT {sel} FROM {INPUT} ORDER BY {order}{lim}",
-                   ["Select Operator", f"  expressions: {sel}"] + (["Limit", f"  Number of rows: {limit}"] if lim else []))
-        current.final = True
-        for j in self.jobs:
-            if j.map_only:
-                for m in j.inputs:
-                    m.operators.append("File Output Operator")
-            else:
-                j.reduce_operators.append("File Output Operator" + ("" if j.final else " (intermediate)"))
-        settings = {k: self.setting(k) or "" for k in (
-            "hive.local.time.zone", "mapreduce.input.fileinputformat.split.maxsize", "mapreduce.task.io.sort.mb",
-            "mapreduce.map.maxattempts", "mapreduce.reduce.maxattempts", "hive.exec.reducers.bytes.per.reducer",
-            "hive.exec.reducers.max", "hiveish.mapreduce.fail.attempts", "hiveish.mapreduce.inprocess",
-            "hiveish.mapreduce.workers", "hiveish.mapreduce.local.dir", "hiveish.mapreduce.sample.rows",
-            "hiveish.mapreduce.sample.splits", "hiveish.mapreduce.kill.attempts")}
-        return MRPlan(jobs=self.jobs, output_columns=out_cols, column_names=list(self.plan.column_names),
-                      fetch_limit=limit, settings=settings)
-
-    # -- aggregation -------------------------------------------------------------------------------------
-    def group_exprs(self, distinct: bool) -> list[exp.Expression]:
-        if distinct:
-            return [x for _, x in self.outputs()]
-        group = self.tree.args.get("group")
+    def group_exprs(self, sel: exp.Select, outs) -> list[exp.Expression]:
+        group = sel.args.get("group")
         out = []
         for g in group.expressions if group else []:
-            if isinstance(g, exp.Literal):
-                raise Unsupported("GROUP BY position not lowered")
-            out.append(self.resolve_alias(g))
+            if isinstance(g, exp.Literal) and not g.is_string:
+                i = int(g.this)
+                if not 0 < i <= len(outs):
+                    raise Unsupported("GROUP BY position out of range")
+                out.append(outs[i - 1][1].copy())
+            else:
+                out.append(self.resolve_alias(g, outs))
         return out
 
-    def aggregates(self) -> dict[str, _Agg]:
-        found: dict[str, _Agg] = {}
-        exprs = [x for _, x in self.outputs()]
-        if self.tree.args.get("having"):
-            exprs.append(self.resolve_alias(self.tree.args["having"].this))
-        exprs.extend(self.resolve_alias(k) for k, _, _ in self.sort_keys())
-        for e in exprs:
-            for agg in e.find_all(exp.AggFunc):
-                key = _sql(agg)
-                if key in found:
-                    continue
-                k = len(found)
-                col = f"__a{k}"
-                if isinstance(agg, exp.Count):
-                    final = exp.Cast(this=exp.func("coalesce", exp.func("sum", _col(col)), exp.Literal.number(0)),
-                                     to=exp.DataType.build("BIGINT"))
-                    found[key] = _Agg([(col, agg.copy(), "count")], final)
-                elif isinstance(agg, exp.Avg):
-                    s, c = f"{col}s", f"{col}c"
-                    total = exp.Cast(this=exp.func("sum", _col(s)), to=exp.DataType.build("DOUBLE"))
-                    final = exp.Div(this=total, expression=exp.func("nullif", exp.func("sum", _col(c)),
-                                                                    exp.Literal.number(0)))
-                    found[key] = _Agg([(s, exp.func("sum", agg.this.copy()), "sum"),
-                                       (c, exp.Count(this=agg.this.copy()), "count")], exp.paren(final))
+    def partial_job(self, sel, src: Src, where, outs, names, exprs, limit) -> Rel:
+        group_exprs = self.group_exprs(sel, outs)
+        having = sel.args.get("having")
+        agg_exprs = list(exprs) + ([self.resolve_alias(having.this, outs)] if having else [])
+        aggs = partial_aggregates(agg_exprs)
+        g_cols = [f"__g{i}" for i in range(len(group_exprs))]
+        by_sql = {sql(g): c for g, c in zip(group_exprs, g_cols)}
+        items = [f"{sql(g)} AS {q(c)}" for g, c in zip(group_exprs, g_cols)]
+        a_cols: list[tuple[str, str]] = []
+        for a in aggs.values():
+            for col, partial, merge in a.partials:
+                items.append(f"{sql(partial)} AS {q(col)}")
+                a_cols.append((col, merge))
+        final_items = [merge_rewrite(x, aggs, by_sql) for x in exprs]
+        cond = merge_rewrite(self.resolve_alias(having.this, outs), aggs, by_sql) if having else None
+        group_sql = f" GROUP BY {', '.join(sql(g) for g in group_exprs)}" if group_exprs else ""
+        map_sql = f"SELECT {', '.join(items)} FROM {src.from_sql}{src.where_sql(where)}{group_sql}"
+        shuffle = Shuffle("hash" if g_cols else "single", list(g_cols), [SortKey(c) for c in g_cols],
+                          combiner_sql(g_cols, a_cols))
+        red = f"SELECT {', '.join(f'{sql(x)} AS {q(n)}' for x, n in zip(final_items, names))} FROM {IN}"
+        red += f" GROUP BY {', '.join(q(c) for c in g_cols)}" if g_cols else ""
+        red += f" HAVING {sql(cond)}" if cond is not None else ""
+        red += f" LIMIT {limit}" if limit is not None else ""
+        ops = list(src.ops)
+        if where or src.where:
+            ops += ["Filter Operator", f"  predicate: {short(conj(src.where + where))}"]
+        ops += ["Group By Operator", f"  aggregations: {short(', '.join(aggs)) or '(none)'}",
+                f"  keys: {short(', '.join(sql(g) for g in group_exprs)) or '(none)'}", "  mode: hash",
+                rs_ops(shuffle, [c for c, _ in a_cols])]
+        rops = ["Group By Operator", f"  aggregations: {short(', '.join(sql(a.final) for a in aggs.values()))}",
+                f"  keys: {', '.join(g_cols) or '(none)'}", "  mode: mergepartial"]
+        if cond is not None:
+            rops += ["Filter Operator", f"  predicate: {short(sql(cond))}"]
+        rops += ["Select Operator", f"  expressions: {short(', '.join(sql(x) for x in final_items))}"]
+        if limit is not None:
+            rops += ["Limit", f"  Number of rows: {limit}"]
+        job = self.add_job(MRJob(stage="", inputs=[MapInput(0, src.label, map_sql, scan=src.scan,
+                                                            from_stage=src.stage, operators=ops)],
+                                 shuffle=shuffle, reduce_sql=red, reduce_operators=rops,
+                                 broadcasts=list(src.broadcasts), depends_on=list(src.deps),
+                                 num_reducers=self.reducers()))
+        return Rel(Src(IN, {}, stage=job.stage, deps=[job.stage], label=job.stage,
+                       ops=stage_ops(job.stage, job.stage)), list(names))
+
+    def partition_exprs(self, sel, outs, windows, aggs) -> list[exp.Expression]:
+        """Expressions every group, window partition and distinct row shares: the shuffle keys."""
+        cands: dict[str, exp.Expression] | None = None
+
+        def meet(exprs: list[exp.Expression]) -> None:
+            nonlocal cands
+            keyed = {sql(e): e for e in exprs}
+            cands = keyed if cands is None else {k: v for k, v in cands.items() if k in keyed}
+
+        group = sel.args.get("group")
+        if group is not None:
+            common: list[exp.Expression] = []
+            sets: list[list[exp.Expression]] | None = None
+            for g in list(group.expressions) + list(group.args.get("grouping_sets") or []):
+                if isinstance(g, (exp.Rollup, exp.Cube)):
+                    sets = (sets or []) + [[]]
+                elif isinstance(g, exp.GroupingSets):
+                    for s in g.expressions:
+                        inner = s.expressions if isinstance(s, exp.Tuple) else [s.this if isinstance(s, exp.Paren)
+                                                                                 else s]
+                        sets = (sets or []) + [[self.resolve_alias(x, outs) for x in inner]]
+                elif isinstance(g, exp.Literal) and not g.is_string:
+                    common += self.group_exprs(sel, outs)[list(group.expressions).index(g):][:1]
                 else:
-                    fn = {exp.Sum: "sum", exp.Min: "min", exp.Max: "max"}[type(agg)]
-                    found[key] = _Agg([(col, agg.copy(), fn)], exp.func(fn, _col(col)))
-        return found
+                    common.append(self.resolve_alias(g, outs))
+            if group.args.get("rollup") or group.args.get("cube"):
+                sets = (sets or []) + [[]]
+            if sets is not None:
+                shared = {sql(e) for e in sets[0]}
+                for s in sets[1:]:
+                    shared &= {sql(e) for e in s}
+                common += [e for e in sets[0] if sql(e) in shared]
+            meet(common)
+        elif aggs:
+            meet([])
+        for w in windows:
+            meet([self.resolve_alias(e, outs) for e in (w.args.get("partition_by") or [])])
+        if sel.args.get("distinct") is not None:
+            meet([x for _, x in outs])
+        return [e for e in (cands or {}).values() if plain(e) and not isinstance(e, exp.Literal)
+                and tables_of(e)]
 
-    def combiner_sql(self, g_cols: list[str], a_cols: list[tuple[str, str]]) -> str:
-        items = [f'"{c}"' for c in g_cols]
-        for c, merge in a_cols:
-            fn = "sum" if merge in ("sum", "count") else merge
-            item = f'{fn}("{c}")'
-            if merge == "count":
-                item = f"CAST({item} AS BIGINT)"
-            items.append(f'{item} AS "{c}"')
-        group = f" GROUP BY {', '.join(repr_cols(g_cols))}" if g_cols else ""
-        return f"SELECT {', '.join(items)} FROM {INPUT}{group}"
-
-    def final_fragment(self, outs, group_exprs, g_cols, aggs: dict[str, _Agg], sort, limit):
-        by_sql = {_sql(g): c for g, c in zip(group_exprs, g_cols)}
-
-        def rewrite(e: exp.Expression) -> exp.Expression:
-            def fix(node: exp.Expression) -> exp.Expression:
-                if isinstance(node, exp.AggFunc):
-                    return aggs[_sql(node)].final.copy()
-                key = _sql(node)
-                if key in by_sql and not isinstance(node, exp.Literal):
-                    return _col(by_sql[key])
-                return node
-
-            out = e.copy().transform(fix)
-            for c in out.find_all(exp.Column):
-                if c.table or not c.name.startswith("__"):
-                    raise Unsupported(f"{_sql(e)} is neither grouped nor aggregated")
-            return out
-
-        items = [exp.alias_(rewrite(x), f"__c{i}", quoted=True) for i, (_, x) in enumerate(outs)]
-        out_cols = [f"__c{i}" for i in range(len(outs))]
-        sort_cols = []
-        for i, (key, desc, nf) in enumerate(sort):
-            col = self.output_ref(key, outs, out_cols)
-            if col is None:
-                col = f"__s{i}"
-                items.append(exp.alias_(rewrite(self.resolve_alias(key)), col, quoted=True))
-            sort_cols.append(SortKey(col, desc, nf))
-        sel = exp.select(*items).from_(INPUT)
-        if g_cols:
-            sel = sel.group_by(*[_col(c) for c in g_cols])
-        having = self.tree.args.get("having")
-        ops = ["Group By Operator", f"  aggregations: {', '.join(_sql(a.final) for a in aggs.values()) or '(none)'}",
-               f"  keys: {', '.join(g_cols) or '(none)'}", "  mode: mergepartial"]
-        if having is not None:
-            cond = rewrite(self.resolve_alias(having.this))
-            sel = sel.having(cond)
-            ops += ["Filter Operator", f"  predicate: {_sql(cond)}"]
-        ops += ["Select Operator", f"  expressions: {', '.join(_sql(i.this) for i in items)}"]
-        if limit is not None and not sort:
-            sel = sel.limit(limit)
-            ops += ["Limit", f"  Number of rows: {limit}"]
-        return _sql(sel), ops, sort_cols
-
-    def output_ref(self, key: exp.Expression, outs, out_cols) -> str | None:
-        if isinstance(key, exp.Column) and not key.table:
-            for (name, _), c in zip(outs, out_cols):
-                if name.lower() == key.name.lower():
-                    return c
-        ks = _sql(key)
-        for (_, x), c in zip(outs, out_cols):
-            if _sql(x) == ks:
-                return c
-        return None
-
-    # -- joins ------------------------------------------------------------------------------------------
-    def with_relations(self, body: exp.Select, names: dict[str, str]) -> str:
-        sel = body.copy()
-        for t in sel.find_all(exp.Table):
-            if t.name in names:
-                t.set("this", exp.to_identifier(names[t.name], quoted=True))
-        return _sql(sel)
-
-    def join_job(self, body: exp.Select, first_ops: list[str]) -> MRJob:
-        join = self.tree.args["joins"][0]
-        kind = (join.args.get("kind") or "").upper()
-        side = (join.args.get("side") or "").upper()
-        if kind in ("CROSS", "SEMI", "ANTI", "ASOF") or join.args.get("using") or join.args.get("method"):
-            raise Unsupported(f"{kind or side or 'this'} join not lowered yet")
-        left, right = self.sources
-        keys: list[tuple[exp.Expression, exp.Expression]] = []
-        for c in _conjuncts(join.args.get("on")):
-            if isinstance(c, exp.EQ):
-                a, b = c.this, c.expression
-                ta, tb = _tables_of(a), _tables_of(b)
-                if ta == {left.alias} and tb == {right.alias}:
-                    keys.append((a, b))
-                elif ta == {right.alias} and tb == {left.alias}:
-                    keys.append((b, a))
-        if not keys:
-            raise Unsupported("join without an equality between the two tables")
-        null_supplying = {"LEFT": {right.alias}, "RIGHT": {left.alias}, "FULL": {left.alias, right.alias}}.get(side, set())
-        on_sql = _sql(join.args["on"])
-        join_ops = ["  condition map:", f"       {side.title() + ' Outer' if side else 'Inner'} Join 0 to 1",
-                    "  keys:", f"    0 {', '.join(_sql(a) for a, _ in keys)}", f"    1 {', '.join(_sql(b) for _, b in keys)}"]
-
-        # map join: broadcast a small side that is not the preserved side of an outer join
-        small_limit = _setting_int(self.setting, "hive.mapjoin.smalltable.filesize", 25_000_000)
-        auto = (self.setting("hive.auto.convert.join") or "true").lower() == "true"
-        hinted = {h.lower() for h in self._mapjoin_hints()}
-        for big, small in ((left, right), (right, left)):
-            if side == "FULL" or (side and small.alias not in null_supplying):
-                continue
-            size = _scan_bytes(small.scan)
-            if small.alias in hinted or (auto and size is not None and size <= small_limit):
-                map_sql = self.with_relations(body, {big.scan.name: INPUT, small.scan.name: "__small0"})
-                ops = (_scan_ops(big) + ["Map Join Operator"] + join_ops + [f"  small table: {small.alias} "
-                       f"({size if size is not None else '?'} bytes <= hive.mapjoin.smalltable.filesize)"] + first_ops)
-                return MRJob(stage="Stage-1", inputs=[MapInput(0, big.alias, map_sql, scan=big.scan, operators=ops)],
-                             broadcasts=[Broadcast("__small0", small.alias, small.scan)])
-
-        # reduce-side join: each side projects its columns and keys, tagged by input
-        where = self.tree.args.get("where")
-        inputs = []
-        k_cols = [f"__k{i}" for i in range(len(keys))]
-        for tag, src in enumerate(self.sources):
-            cols = sorted({c.name for c in self.tree.find_all(exp.Column) if c.table.lower() == src.alias},
-                          key=str.lower)
-            items = [_col(c, src.alias) for c in cols]
-            items += [exp.alias_(k[tag].copy(), kc, quoted=True) for k, kc in zip(keys, k_cols)]
-            sel = exp.select(*items).from_(exp.Table(this=exp.to_identifier(INPUT, quoted=True),
-                                                     alias=exp.TableAlias(this=exp.to_identifier(src.alias))))
-            pushed = []
-            if src.alias not in null_supplying:
-                for c in _conjuncts(where.this if where else None):
-                    if _tables_of(c) == {src.alias} and c.find(*NONDETERMINISTIC) is None:
-                        pushed.append(c.copy())
-            if pushed:
-                sel = sel.where(exp.and_(*pushed))
-            shuffle = Shuffle("hash", list(k_cols), [SortKey(c) for c in k_cols])
-            ops = _scan_ops(src)
-            if pushed:
-                ops += ["Filter Operator", f"  predicate: {' AND '.join(_sql(p) for p in pushed)}"]
-            ops += [_rs_ops(shuffle, cols, tag)]
-            inputs.append(MapInput(tag, src.alias, _sql(sel), scan=src.scan, operators=ops))
-        reduce_sql = self.with_relations(body, {left.scan.name: f"{INPUT}0", right.scan.name: f"{INPUT}1"})
-        job = MRJob(stage="Stage-1", inputs=inputs, shuffle=Shuffle("hash", k_cols, [SortKey(c) for c in k_cols]),
-                    reduce_sql=reduce_sql, num_reducers=self.reducers(),
-                    reduce_operators=["Join Operator"] + join_ops + [f"  on: {on_sql}"] + first_ops)
-        return job
-
-    def _mapjoin_hints(self) -> list[str]:
-        text = self.plan.hive_sql or ""
-        import re
-
-        out = []
-        for m in re.finditer(r"(?is)/\*\+\s*MAPJOIN\s*\(([^)]*)\)", text):
-            out.extend(x.strip() for x in m.group(1).split(",") if x.strip())
-        return out
-
-
-def repr_cols(cols: list[str]) -> list[str]:
-    return [f'"{c}"' for c in cols]
-
-
-def _scan_ops(src: _Source) -> list[str]:
-    return ["TableScan", f"  alias: {src.alias}", f"  table: {src.scan.table}",
-            f"  columns: {', '.join(c for c, _ in src.scan.columns) or '(none)'}"]
-
-
-def _rs_ops(shuffle: Shuffle, values: list[str], tag: int | None = None) -> str:
-    lines = ["Reduce Output Operator",
-             f"  key expressions: {', '.join(k.column for k in shuffle.sort_keys) or '(none)'}",
-             f"  sort order: {''.join('-' if k.descending else '+' for k in shuffle.sort_keys)}",
-             f"  Map-reduce partition columns: {', '.join(shuffle.partition_columns) or '(none)'}"
-             f" ({shuffle.partitioner})",
-             f"  value expressions: {', '.join(values) or '(none)'}"]
-    if tag is not None:
-        lines.append(f"  tag: {tag}")
-    return "\n".join(lines)
+    def whole_job(self, sel, src: Src, where, outs, names, exprs, windows, aggs, limit) -> Rel:
+        """Shuffle whole rows by the shared keys; the reducer runs the block's SQL over its partition."""
+        parts = self.partition_exprs(sel, outs, windows, aggs)
+        p_cols = [f"__p{i}" for i in range(len(parts))]
+        items, aliases = self.pack(src)
+        items += [f"{sql(e)} AS {q(c)}" for e, c in zip(parts, p_cols)]
+        map_sql = f"SELECT {', '.join(items)} FROM {src.from_sql}{src.where_sql(where)}"
+        shuffle = Shuffle("hash" if parts else "single", list(p_cols), [SortKey(c) for c in p_cols])
+        jname = self.new_name("__r")
+        body = sel.copy()
+        for key in ("joins", "where", "order", "limit", "offset", "with_"):
+            body.set(key, None)
+        body.set("from_", exp.From(this=exp.Table(this=exp.to_identifier("__input", quoted=True),
+                                                  alias=exp.TableAlias(this=exp.to_identifier(jname, quoted=True)))))
+        body.set("expressions", [exp.alias_(x.copy(), n, quoted=True) for x, n in zip(exprs, names)])
+        if limit is not None:
+            body.set("limit", exp.Limit(expression=exp.Literal.number(limit)))
+        ops = list(src.ops)
+        if where or src.where:
+            ops += ["Filter Operator", f"  predicate: {short(conj(src.where + where))}"]
+        ops += ["Select Operator", f"  expressions: {', '.join(aliases) or '(none)'}", rs_ops(shuffle, list(aliases))]
+        rops = []
+        if aggs or sel.args.get("group"):
+            group = sel.args.get("group")
+            rops += ["Group By Operator", f"  aggregations: {short(', '.join(sql(a) for a in aggs)) or '(none)'}",
+                     f"  keys: {short(sql(group)) if group else '(none)'}", "  mode: complete"]
+        if sel.args.get("having"):
+            rops += ["Filter Operator", f"  predicate: {short(sql(sel.args['having'].this))}"]
+        if windows:
+            rops += ["PTF Operator", *[f"  window: {short(sql(w))}" for w in windows if w.this is not None]]
+        if sel.args.get("distinct") is not None:
+            rops += ["Group By Operator", "  keys: (all output columns)", "  mode: complete (DISTINCT)"]
+        rops += ["Select Operator", f"  expressions: {short(', '.join(sql(x) for x in exprs))}"]
+        if limit is not None:
+            rops += ["Limit", f"  Number of rows: {limit}"]
+        job = self.add_job(MRJob(stage="", inputs=[MapInput(0, src.label, map_sql, scan=src.scan,
+                                                            from_stage=src.stage, operators=ops)],
+                                 shuffle=shuffle, reduce_sql=sql(body), reduce_operators=rops,
+                                 broadcasts=list(src.broadcasts), depends_on=list(src.deps),
+                                 num_reducers=self.reducers()))
+        return Rel(Src(IN, {}, stage=job.stage, deps=[job.stage], label=job.stage,
+                       ops=stage_ops(job.stage, job.stage)), list(names))
 
 
 def lower(plan: QueryPlan, setting: Setting) -> MRPlan:

@@ -1,0 +1,134 @@
+"""Joins as MapReduce: map-side (broadcast) joins fused into the streaming side's map work, or
+reduce-side joins with tagged inputs shuffled by the equi-join keys (one reducer when there are none).
+
+A reduce-side join writes one struct column per alias (only the columns the
+query reads), so later fragments keep writing `alias.column`.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from planner.mr.jobs import Broadcast, MapInput, MRJob, Shuffle, SortKey
+from planner.mr.sources import IN, Src, q, rs_ops, short, sql, stage_ops
+
+NONDETERMINISTIC = (exp.Rand,)
+
+
+def tables_of(e: exp.Expression) -> set[str]:
+    return {c.table.lower() for c in e.find_all(exp.Column) if c.table}
+
+
+def plain(e: exp.Expression) -> bool:
+    """No subquery, aggregate, window or random: can move between fragments."""
+    return e.find(exp.Query, exp.Subquery, exp.AggFunc, exp.Window, *NONDETERMINISTIC) is None
+
+
+def join_keyword(kind: str, side: str) -> str:
+    if kind in ("SEMI", "ANTI"):
+        return f"{kind} JOIN"
+    return f"{side} JOIN" if side else "JOIN"
+
+
+class JoinMixin:
+    """Join lowering; the host class provides jobs, names, settings and column pruning."""
+
+    def split_keys(self, left: Src, right: Src, conds: list[exp.Expression]):
+        keys: list[tuple[exp.Expression, exp.Expression]] = []
+        rest: list[exp.Expression] = []
+        la, ra = set(left.aliases), set(right.aliases)
+        for c in conds:
+            if isinstance(c, exp.EQ) and plain(c):
+                ta, tb = tables_of(c.this), tables_of(c.expression)
+                if ta and tb and ta <= la and tb <= ra:
+                    keys.append((c.this, c.expression))
+                    continue
+                if ta and tb and ta <= ra and tb <= la:
+                    keys.append((c.expression, c.this))
+                    continue
+            rest.append(c)
+        return keys, rest
+
+    def broadcastable(self, src: Src) -> bool:
+        if src.scan is None or src.stage is not None or len(src.aliases) != 1:
+            return False
+        alias = next(iter(src.aliases))
+        if alias in self.hints:  # type: ignore[attr-defined]
+            return True
+        auto = (self.setting("hive.auto.convert.join") or "true").lower() == "true"  # type: ignore[attr-defined]
+        return auto and src.size is not None and src.size <= self.small_limit  # type: ignore[attr-defined]
+
+    def broadcast_text(self, src: Src) -> tuple[str, Broadcast]:
+        alias = next(iter(src.aliases))
+        b = Broadcast(self.new_name("__b"), alias, scan=src.scan)  # type: ignore[attr-defined]
+        text = src.from_sql.replace(IN, q(b.name))
+        if src.where:
+            text = f"(SELECT * FROM {text}{src.where_sql()}) AS {q(alias)}"
+        return text, b
+
+    def join(self, acc: Src, item: Src, kind: str, side: str, conds: list[exp.Expression],
+             extra: list[Broadcast]) -> Src:
+        keys, rest = self.split_keys(acc, item, conds)
+        on = [f"{sql(a)} = {sql(b)}" for a, b in keys] + [sql(c) for c in rest]
+        on_sql = " AND ".join(f"({c})" for c in on) if on else "TRUE"
+        kind_label = (f"{side.title()} Outer Join" if side else
+                      {"SEMI": "Left Semi Join", "ANTI": "Left Anti Join"}.get(kind, "Inner Join"))
+        key_lines = ["  keys:", f"    0 {', '.join(sql(a) for a, _ in keys) or '(none)'}",
+                     f"    1 {', '.join(sql(b) for _, b in keys) or '(none)'}"]
+        semi = kind in ("SEMI", "ANTI")
+        # map join: the small side loaded whole by every map task of the other side
+        if self.broadcastable(item) and side in ("", "LEFT"):
+            text, b = self.broadcast_text(item)
+            out = acc.copy()
+            out.from_sql = f"{acc.from_sql} {join_keyword(kind, side)} {text} ON {on_sql}"
+            if not semi:
+                out.aliases.update(item.aliases)
+            out.broadcasts += item.broadcasts + [b]
+            out.deps += item.deps
+            out.ops += ["Map Join Operator", "  condition map:", f"       {kind_label} 0 to 1", *key_lines,
+                        f"  small table: {b.alias} ({item.scan.table if item.scan else ''}, loaded whole)"]
+            return out
+        if not semi and side in ("", "RIGHT") and self.broadcastable(acc):
+            text, b = self.broadcast_text(acc)
+            out = item.copy()
+            out.from_sql = f"{item.from_sql} {'LEFT JOIN' if side == 'RIGHT' else 'JOIN'} {text} ON {on_sql}"
+            out.aliases.update(acc.aliases)
+            out.broadcasts += acc.broadcasts + [b]
+            out.deps += acc.deps
+            out.ops += ["Map Join Operator", "  condition map:",
+                        f"       {'Left Outer Join' if side == 'RIGHT' else 'Inner Join'} 0 to 1", *key_lines,
+                        f"  small table: {b.alias} ({acc.scan.table if acc.scan else ''}, loaded whole)"]
+            return out
+        return self.reduce_join(acc, item, kind, side, keys, rest, kind_label, key_lines, extra)
+
+    def reduce_join(self, acc: Src, item: Src, kind: str, side: str, keys, rest, kind_label: str,
+                    key_lines: list[str], extra: list[Broadcast]) -> Src:
+        k_cols = [f"__k{i}" for i in range(len(keys))]
+        shuffle = Shuffle("hash" if keys else "single", list(k_cols), [SortKey(c) for c in k_cols])
+        inputs, packs = [], []
+        for tag, src in enumerate((acc, item)):
+            items, aliases = self.pack(src)  # type: ignore[attr-defined]
+            packs.append(aliases)
+            kitems = [f"{sql(pair[tag])} AS {q(c)}" for pair, c in zip(keys, k_cols)]
+            map_sql = f"SELECT {', '.join(items + kitems)} FROM {src.from_sql}{src.where_sql()}"
+            ops = list(src.ops)
+            if src.where:
+                ops += ["Filter Operator", f"  predicate: {short(' AND '.join(src.where))}"]
+            ops.append(rs_ops(shuffle, list(aliases), tag))
+            inputs.append(MapInput(tag, src.label or ",".join(src.aliases), map_sql, scan=src.scan,
+                                   from_stage=src.stage, operators=ops))
+        semi = kind in ("SEMI", "ANTI")
+        cols = [f'"__l".{q(a)}' for a in packs[0]] + ([] if semi else [f'"__r".{q(a)}' for a in packs[1]])
+        aliases = dict(packs[0]) if semi else {**packs[0], **packs[1]}
+        cond = [f'"__l".{q(c)} = "__r".{q(c)}' for c in k_cols] + [f"({sql(c)})" for c in rest]
+        reduce_sql = (f"SELECT {', '.join(cols) or 'TRUE AS __none'} FROM \"__input0\" AS \"__l\" "
+                      f"{join_keyword(kind, side)} \"__input1\" AS \"__r\" ON {' AND '.join(cond) or 'TRUE'}")
+        name = self.new_name("__j")  # type: ignore[attr-defined]
+        job = self.add_job(MRJob(  # type: ignore[attr-defined]
+            stage="", inputs=inputs, shuffle=shuffle, reduce_sql=reduce_sql,
+            broadcasts=acc.broadcasts + item.broadcasts + extra, depends_on=acc.deps + item.deps,
+            num_reducers=1 if not keys else self.reducers(),  # type: ignore[attr-defined]
+            reduce_operators=["Join Operator", "  condition map:", f"       {kind_label} 0 to 1", *key_lines]
+            + ([f"  residual: {short(' AND '.join(sql(c) for c in rest))}"] if rest else [])))
+        return Src(f"{IN} AS {q(name)}", aliases, stage=job.stage, deps=[job.stage], label=name,
+                   ops=stage_ops(name, job.stage))
