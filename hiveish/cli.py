@@ -14,6 +14,10 @@ and `Time taken: 0.58 seconds, Fetched: 2 row(s)`, or `FAILED: <message>`. `-S`
 leaves only the rows (and errors). With `--outputformat`, rows are printed as Beeline
 prints them and stderr gets Beeline's `2 rows selected (0.1 seconds)` instead.
 
+MapReduce queries (`hive.execution.engine=mr`) also print Hive's job lines on
+stderr as they run: `Starting Job = job_...`, `<time> Stage-1 map = 45%,  reduce = 0%`,
+`Ended Job = ...`, then `MapReduce Jobs Launched:` with each stage's summary (not with -S).
+
 Exit codes: 0 success, 1 bad arguments, 2 a statement failed, 3 a file could not be
 read (`-f`, `-i`, `source`). Execution stops at the first error unless `--force` (or
 `hive.cli.errors.ignore=true`); then the code is that of the first failure, so a
@@ -240,8 +244,15 @@ class Runner:
         if first == "source" and len(words) > 1:
             return self._source(words[1])
         started = time.monotonic()
+        jobs = JobLines(self.info)
+        listeners = getattr(self.session, "job_listeners", [])
+        listeners.append(jobs.event)
         try:
-            result = self.session.execute(text)
+            try:
+                result = self.session.execute(text)
+            finally:
+                listeners.remove(jobs.event)
+                jobs.summary()
             self.current = result
             return self._print(result, first, started)
         except (KeyboardInterrupt, BrokenPipeError):
@@ -305,6 +316,64 @@ class Runner:
                 result.cancel()
             except Exception:
                 pass
+
+
+class JobLines:
+    """Hive's MapReduce job lines for one statement, written through `write` (stderr, not under -S)."""
+
+    def __init__(self, write, interval: float = 1.0) -> None:
+        self.write = write
+        self.interval = interval
+        self._last: dict[str, tuple[float, int, int]] = {}  # job id -> (time, map %, reduce %)
+        self.reports: list = []
+
+    @staticmethod
+    def _now() -> str:
+        t = time.time()
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) + f",{int(t * 1000) % 1000:03d}"
+
+    def event(self, kind: str, report) -> None:
+        from hiveish.jobs import cpu_text
+
+        if kind == "start":
+            self.reports.append(report)
+            self.write(f"Launching Job {len(self.reports)}")
+            self.write(f"Starting Job = {report.job_id}")
+            self.write(f"Hadoop job information for {report.stage}: number of mappers: {report.maps}; "
+                       f"number of reducers: {report.reduces}")
+            self._progress(report, force=True)
+        elif kind == "progress":
+            self._progress(report)
+        elif kind == "end":
+            self._progress(report, force=True)
+            self.write(f"MapReduce Total cumulative CPU time: {cpu_text(report.counters.get('CPU_MILLISECONDS', 0))}")
+            self.write(f"Ended Job = {report.job_id}" + ("" if report.status == "SUCCESS" else " with errors"))
+
+    def _progress(self, report, force: bool = False) -> None:
+        p = report.progress()
+        now = time.monotonic()
+        last = self._last.get(report.job_id)
+        if last is not None and (last[1], last[2]) == (p["map"], p["reduce"]):
+            return
+        if last is not None and not force and now - last[0] < self.interval and p["map"] < 100:
+            return
+        self._last[report.job_id] = (now, p["map"], p["reduce"])
+        cpu = report.counters.get("CPU_MILLISECONDS", 0) / 1000
+        self.write(f"{self._now()} {report.stage} map = {p['map']}%,  reduce = {p['reduce']}%"
+                   + (f", Cumulative CPU {cpu:.2f} sec" if cpu else ""))
+
+    def summary(self) -> None:
+        """`MapReduce Jobs Launched:` and one line per stage, after the statement's jobs."""
+        from hiveish.jobs import cpu_text
+
+        reports = self.reports
+        if not reports:
+            return
+        self.write("MapReduce Jobs Launched: ")
+        for r in reports:
+            self.write(f"Stage-{r.line()}")
+        cpu = sum(r.counters.get("CPU_MILLISECONDS", 0) for r in reports)
+        self.write(f"Total MapReduce CPU Time Spent: {cpu_text(cpu)}")
 
 
 def strip_leading_comments(text: str) -> str:

@@ -97,6 +97,10 @@ def cmd_explain(s: "Session", text: str, _second: str) -> "Result":
                 q.set("from_", exp.From(this=tree.args["source"].copy()))
             lines.append(f"Insert into {ins.this.sql('hive')} ({'OVERWRITE' if ins.args.get('overwrite') else 'INTO'})")
             lines.extend(s.plan(q, body).explain(mode == "extended"))
+    elif isinstance(tree, exp.Query) and mode == "analyze":
+        from hiveish.jobs import explain_analyze
+
+        lines = explain_analyze(s, tree, body)
     elif isinstance(tree, exp.Query):
         lines = s.plan(tree, body).explain(mode == "extended")
     else:

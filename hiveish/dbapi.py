@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -116,16 +116,28 @@ def bind_parameters(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) 
 
 
 class Connection:
+    """`progress`: optional callback, called with `Session.progress()` (a list of per-stage dicts
+    `{"stage", "job_id", "map", "reduce", "status", ...}`, percentages 0-100) each time a
+    MapReduce job starts, a task finishes, or a job ends, on the thread running `execute`.
+    `connect(progress=f)` passes it here."""
+
     def __init__(self, warehouse: str | None = None, metastore: str | None = None, database: str = "default",
-                 hivevar: dict[str, str] | None = None, settings: dict[str, Any] | None = None) -> None:
+                 hivevar: dict[str, str] | None = None, settings: dict[str, Any] | None = None,
+                 progress: Callable[[list[dict]], None] | None = None) -> None:
+        settings = dict(settings or {})
+        if progress is None and callable(settings.get("progress")):
+            progress = settings.pop("progress")
         conf = {}
-        for k, v in (settings or {}).items():
+        for k, v in settings.items():
             key = k if "." in k else k.replace("_", ".")
             conf[key] = str(v)
         self.session = Session(warehouse=warehouse, metastore=metastore, database=database, settings=conf,
                                hivevar=hivevar)
         self._closed = False
         self._cursors: list[Cursor] = []
+        self.progress_callback = progress
+        if progress is not None:
+            self.session.job_listeners.append(lambda _event, _report: progress(self.session.progress()))
 
     # PEP 249 exceptions as connection attributes (optional extension)
     Error = errors.Error
@@ -188,6 +200,7 @@ class Cursor:
         self.description: list[tuple] | None = None
         self._closed = False
         self.lastrowid = None
+        self.jobs: list = []  # the last statement's MapReduce jobs (JobReport: job_id, stage, status, counters, ...)
 
     def _check(self) -> None:
         if self._closed:
@@ -199,7 +212,11 @@ class Cursor:
         self._check()
         self._reset()
         sql = bind_parameters(operation, parameters)
-        result = self.connection.session.execute(sql)
+        session = self.connection.session
+        try:
+            result = session.execute(sql)
+        finally:
+            self.jobs = list(session.statement_jobs)
         self._result = result
         if result.columns:
             self.description = [(name, typ, None, None, *_prec_scale(typ), True) for name, typ in result.columns]
@@ -211,6 +228,21 @@ class Cursor:
             self.description = None
             self.rowcount = result.rowcount
         return self
+
+    def progress(self) -> list[dict]:
+        """Progress of the connection's running (or last) statement's MapReduce stages: one dict per
+        stage with `stage`, `job_id`, `map` and `reduce` percent, `status`, task counts, `elapsed`.
+        Safe to call from another thread while `execute` runs."""
+        return self.connection.session.progress()
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """The last statement's MapReduce counters, summed over its jobs."""
+        out: dict[str, int] = {}
+        for r in self.jobs:
+            for k, v in r.counters.items():
+                out[k] = out.get(k, 0) + v
+        return out
 
     def executemany(self, operation: str, seq_of_parameters) -> "Cursor":
         self._check()
@@ -230,6 +262,7 @@ class Cursor:
                 close()
         self._result = None
         self._batches = None
+        self.jobs = []
         self._rows = []
         self._pos = 0
         self.description = None

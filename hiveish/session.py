@@ -48,6 +48,23 @@ class Result:
                       rowcount=len(rows))
 
 
+AUTO_MR_INPUT_BYTES = 10 * 1024 ** 3  # hiveish.auto.mr.inputbytes: 10 GiB
+
+
+class _MRResult:
+    """An MR run's result stream in the shape `run_plan` returns."""
+
+    def __init__(self, runner) -> None:
+        self.runner = runner
+        self.schema = runner.schema()
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        return self.runner.batches()
+
+    def cancel(self) -> None:
+        self.runner.cancel()
+
+
 def default_home() -> str:
     return os.environ.get("HIVEISH_HOME") or os.path.join(os.path.expanduser("~"), ".hiveish")
 
@@ -64,6 +81,16 @@ def parse_error(e: Exception, sql: str) -> errors.ParseException:
     if isinstance(e, TokenError):
         return errors.ParseException(f"cannot tokenize input: {e}", 1, 0)
     return errors.ParseException(str(e), 1, 0)
+
+
+def _bad_file_detail(full: str, first: str) -> str:
+    """The file a DuckDB reader error is about (it names it further down), and the fix for bad UTF-8."""
+    m = re.search(r"^\s*file = (.+)$", full, re.M)
+    detail = f" in file {m.group(1).strip()}" if m and m.group(1).strip() not in first else ""
+    if "Invalid unicode" in full:
+        detail += (": the file is not valid UTF-8; declare its encoding with the table property"
+                   " 'serialization.encoding'='ISO-8859-1' (or UTF-16)")
+    return detail
 
 
 class Session:
@@ -91,6 +118,14 @@ class Session:
         self._executor = None
         self.mapreduce_log: list[str] = []  # Hive-style job report lines of MapReduce runs
         self.mapreduce_last = None  # the last MapReduce runner (reports, counters)
+        from hiveish.jobs import JobHistory
+
+        self.jobs = JobHistory()  # SHOW JOBS / DESCRIBE JOB
+        self.statement_jobs: list = []  # JobReports of the statement running or last run
+        # job_listeners: called as f(event, report) with event "start" | "progress" | "end"
+        self.job_listeners: list[Callable[[str, object], None]] = []
+        self._statement_text = ""
+        self._depth = 0
         self.current_db = "default"
         if database and database != "default":
             self.use(database)
@@ -120,6 +155,8 @@ class Session:
             from executors.arrow import ArrowExecutor
 
             self._executor = ArrowExecutor(self.settings.time_zone, self.settings.get_int("hiveish.threads"))
+            if self.settings.get("hiveish.memory.limit"):
+                self._executor.set_memory_limit(self.settings.get("hiveish.memory.limit"))
         return self._executor
 
     # -- entry points -----------------------------------------------------------------------------
@@ -139,8 +176,12 @@ class Session:
         text = sql.strip().rstrip(";").strip()
         if not text:
             return Result(status="OK")
+        if self._depth == 0:  # `source` runs statements inside a statement: those jobs count for it
+            self.statement_jobs = []
+            self._statement_text = text
+        self._depth += 1
         try:
-            return self._dispatch(text)
+            return self._dispatch_limited(text)
         except errors.Error:
             raise
         except (ParseError, TokenError) as e:
@@ -151,11 +192,59 @@ class Session:
             raise errors.ExecutionError(f"Permission denied: {e}") from e
         except Exception as e:  # engine errors become Hive-shaped execution errors
             raise self._translate_engine_error(e) from e
+        finally:
+            self._depth -= 1
+
+    def _dispatch_limited(self, text: str) -> Result:
+        """`hive.query.timeout.seconds` (0 = none): cancel the statement, rows still streaming included."""
+        raw = (self.settings.get("hive.query.timeout.seconds") or "0").strip().lower().rstrip("s")
+        try:
+            limit = float(raw) if self._depth == 1 else 0.0
+        except ValueError:
+            raise errors.ExecutionError(f"hive.query.timeout.seconds is not a number of seconds: {raw!r}") from None
+        if limit <= 0:
+            return self._dispatch(text)
+        import threading
+
+        fired = threading.Event()
+
+        def expire() -> None:
+            fired.set()
+            self.cancel()
+
+        timer = threading.Timer(limit, expire)
+        timer.daemon = True
+        timer.start()
+        message = f"Query timed out after {raw} second(s) (hive.query.timeout.seconds)"
+        try:
+            result = self._dispatch(text)
+        except BaseException as e:
+            timer.cancel()
+            if fired.is_set():
+                raise errors.Cancelled(message) from e
+            raise
+        if not result.has_rows:
+            timer.cancel()
+            return result
+
+        def timed(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            try:
+                yield from batches
+            except BaseException as e:
+                if fired.is_set():
+                    raise errors.Cancelled(message) from e
+                raise
+            finally:
+                timer.cancel()
+
+        result.batches = timed(result.batches)
+        return result
 
     def _translate_engine_error(self, e: Exception) -> errors.Error:
         import duckdb
 
         msg = str(e).split("\n")[0]
+        msg += _bad_file_detail(str(e), msg)
         if isinstance(e, duckdb.InterruptException):
             return errors.Cancelled()
         if isinstance(e, (duckdb.BinderException, duckdb.CatalogException)):
@@ -222,32 +311,117 @@ class Session:
         return _View()
 
     def plan(self, tree: exp.Expression, text: str = ""):
-        plan = self.binder().plan_query(tree, text)
+        # list partitions and files under the metastore's write lock: commits hold it while they
+        # move files, so a plan never sees half of one (README, Robustness guarantees)
+        with self.metastore.snapshot():
+            plan = self.binder().plan_query(tree, text)
         engine = (self.settings.get("hive.execution.engine") or "auto").lower()
         if engine in ("mr", "mapreduce"):
             from planner.mapreduce import plan_for_mr
 
             return plan_for_mr(plan, self.settings.get, "forced by hive.execution.engine=mr")
         elif engine == "auto":
-            plan.engine_reason = "auto: vectorized engine for this plan"
+            limit = self.settings.get_int("hiveish.auto.mr.inputbytes", AUTO_MR_INPUT_BYTES)
+            size = self.input_bytes(plan, stop_above=limit)
+            if size > limit:
+                from planner.mapreduce import plan_for_mr
+
+                return plan_for_mr(plan, self.settings.get, f"auto: input of {size} bytes or more is above "
+                                                            f"hiveish.auto.mr.inputbytes={limit}")
+            plan.engine_reason = (f"auto: input {size} bytes is within hiveish.auto.mr.inputbytes={limit}; "
+                                  "vectorized engine")
         else:
             plan.engine_reason = "forced by hive.execution.engine=arrow"
         return plan
 
+    def input_bytes(self, plan, stop_above: int | None = None) -> int:
+        """Total size of the files the plan's scans read (stops counting once above `stop_above`)."""
+        total = 0
+        for scan in plan.scans:
+            for src in scan.sources:
+                if src.local:
+                    for f in src.files:
+                        try:
+                            total += os.path.getsize(f[7:] if f.startswith("file://") else f)
+                        except OSError:
+                            pass
+                elif src.files:
+                    from executors.arrow import _statuses
+
+                    try:
+                        total += sum(st.size for st in _statuses(src.files, src.fs_options))
+                    except Exception:  # noqa: BLE001 - an unreachable store: the size is unknown
+                        pass
+                if stop_above is not None and total > stop_above:
+                    return total
+        return total
+
     def run_query(self, tree: exp.Expression, text: str = "") -> Result:
         plan = self.plan(tree, text)
-        if getattr(plan, "mr", None) is not None:  # lowered to MapReduce jobs (hive.execution.engine=mr)
-            from executors.mapreduce.runners import runner_for
-
-            runner = self.mapreduce_last = runner_for(plan.mr)
-            runner.run(log=self.mapreduce_log)  # Hive's "Stage-1: Map: 4  Reduce: 2 ... SUCCESS" lines
-            columns = [(f.name, str(from_arrow(f.type))) for f in runner.schema()]
-            return Result(columns=columns, batches=self._guarded(runner.batches()), cancel=runner.cancel)
-        running = self.executor.run(plan, self.settings.get_int("hiveish.result.batch.size", 65536))
+        running = self.run_plan(plan)
         names = plan.column_names if len(plan.column_names) == len(running.schema) else running.schema.names
         names = [n if n else f"_c{i}" for i, n in enumerate(names)]
-        columns = [(n, str(from_arrow(f.type))) for n, f in zip(names, running.schema)]
+        known = plan.column_types if len(plan.column_types) == len(running.schema) else [None] * len(running.schema)
+        columns = [(n, k or str(from_arrow(f.type))) for n, f, k in zip(names, running.schema, known)]
         return Result(columns=columns, batches=self._guarded(running.batches()), cancel=running.cancel)
+
+    def run_plan(self, plan, wrap: Callable[[str], str] | None = None):
+        """Run a query plan on its engine; the returned object has `.schema`, `.batches()`, `.cancel()`.
+
+        `wrap(query_sql)` builds an outer DuckDB query over the plan's result (INSERT's
+        casting projection) from a query producing it, with columns by position. An MR plan runs all its jobs
+        here (progress and history go to the listeners), and its result streams through
+        DuckDB when wrapped.
+        """
+        batch_size = self.settings.get_int("hiveish.result.batch.size", 65536)
+        mr = getattr(plan, "mr", None)
+        if mr is None:
+            if wrap is not None:
+                plan.sql = wrap(plan.sql)
+            return self.executor.run(plan, batch_size)
+        from executors.mapreduce.runners import runner_for
+
+        runner = self.mapreduce_last = runner_for(mr, self.settings)
+        runner.on_event = self._job_event
+        runner.run(log=self.mapreduce_log)  # Hive's "Stage-1: Map: 4  Reduce: 2 ... SUCCESS" lines
+        if wrap is None:
+            return _MRResult(runner)
+        return self._wrapped(runner, wrap, batch_size)
+
+    def _wrapped(self, runner, wrap: Callable[[str], str], batch_size: int):
+        """Stream an MR result through DuckDB under the query `wrap` builds."""
+        from executors.arrow import RunningQuery
+
+        schema = runner.schema()
+        positional = pa.schema([pa.field(f"__c{i}", f.type) for i, f in enumerate(schema)])
+        batches = (pa.RecordBatch.from_arrays(b.columns, schema=positional) for b in runner.batches())
+        reader = pa.RecordBatchReader.from_batches(positional, batches)
+        ex = self.executor
+        cur = ex.db.cursor()
+        with ex._lock:
+            ex._running.append(cur)
+        try:
+            ex._configure(cur)
+            cur.register("__mr_result", reader)
+            out = cur.sql(wrap('SELECT * FROM "__mr_result"')).to_arrow_reader(batch_size)
+        except BaseException:
+            RunningQuery(ex, cur, None).close()
+            runner.cleanup()
+            raise
+        running = RunningQuery(ex, cur, out)
+        return running
+
+    def _job_event(self, event: str, report) -> None:
+        if event == "start":
+            self.jobs.limit = self.settings.get_int("hiveish.jobs.history.size", 100)
+            self.jobs.add(report, self._statement_text)
+            self.statement_jobs.append(report)
+        for listener in list(self.job_listeners):
+            listener(event, report)
+
+    def progress(self) -> list[dict]:
+        """Map/reduce percent per MR stage of the running (or last) statement; callable from any thread."""
+        return [r.progress() for r in list(self.statement_jobs)]
 
     def _guarded(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """Errors raised while rows stream (bad data, cancel) surface as hiveish errors too."""
@@ -272,6 +446,8 @@ class Session:
     def on_setting_changed(self, key: str) -> None:
         if key == "hive.local.time.zone":
             self.set_time_zone(self.settings.time_zone)
+        if key == "hiveish.memory.limit":
+            self.executor.set_memory_limit(self.settings.get(key) or "")
         if key.startswith(("hiveish.hdfs", "dfs.")):
             self.catalog.fs_options = self._fs_options()
         if key == "hive.metastore.warehouse.dir":

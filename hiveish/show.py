@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from catalog.paths import partition_name
 from hiveish import errors
 from hiveish.ddl import get_table, matching_partitions, parse_spec, unquote
+from hiveish.jobs import cmd_jobs
 from planner import functions
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ def hive_like(pattern: str, names: list[str]) -> list[str]:
 
 def cmd_show(s: "Session", text: str, _second: str) -> "Result":
     t = text.strip()
+    if _second == "jobs" and (jobs := cmd_jobs(s, t)) is not None:  # MapReduce job history
+        return jobs
     if m := re.fullmatch(r"(?is)show\s+(?:databases|schemas)(?:\s+like)?(?:\s+('[^']*'|\"[^\"]*\"))?", t):
         names = s.metastore.list_databases()
         if m.group(1):
@@ -129,6 +132,8 @@ def _pad(s: str, width: int = 20) -> str:
 
 def cmd_describe(s: "Session", text: str, _second: str) -> "Result":
     t = text.strip()
+    if _second == "job" and re.fullmatch(r"(?is)desc(?:ribe)?\s+job\s+`?job_[\w-]+`?", t):
+        return cmd_jobs(s, t)  # type: ignore[return-value]
     if m := re.fullmatch(r"(?is)desc(?:ribe)?\s+function(\s+extended)?\s+(\S+)", t):
         return _rows(["tab_name"], [(line,) for line in functions.describe(m.group(2).strip("`"), bool(m.group(1)))])
     if m := re.fullmatch(r"(?is)desc(?:ribe)?\s+(?:database|schema)(\s+extended)?\s+`?(\w+)`?", t):

@@ -11,7 +11,7 @@ import atexit
 import multiprocessing
 import os
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 
 from executors.mapreduce.job import MRPlan, TaskSpec
 from executors.mapreduce.runner import MRRunner
@@ -25,9 +25,22 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     with _LOCK:
         pool = _POOLS.get(workers)
         if pool is None:
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_exit_with_parent, initargs=(os.getpid(),))
             _POOLS[workers] = pool
         return pool
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker start: exit once the session process is gone (SIGKILL, OOM) instead of idling forever."""
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _drop_pool(workers: int, only: ProcessPoolExecutor | None = None) -> None:
@@ -77,6 +90,33 @@ class LocalRunner(MRRunner):
 
     def on_broken(self, fut: Future) -> None:
         _drop_pool(self.workers, self._pools.get(fut))
+
+    def abort(self, running: list[Future]) -> None:
+        """Give running attempts `hiveish.mapreduce.cancel.grace.ms` to notice the cancel marker, then
+        terminate their workers (a task may sit in one long DuckDB call); the pool is replaced."""
+        try:
+            grace = int(self.settings.get("hiveish.mapreduce.cancel.grace.ms") or 1000) / 1000
+        except ValueError:
+            grace = 1.0
+        _, still = wait(running, timeout=max(0.0, grace))
+        for pool in {self._pools[f] for f in still if f in self._pools}:
+            terminate_pool(self.workers, pool)
+
+
+def terminate_pool(workers: int, pool: ProcessPoolExecutor) -> None:
+    """Kill the worker processes of `pool` and forget it; the next query starts a fresh pool."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    _drop_pool(workers, pool)
+    for p in procs:
+        try:
+            p.terminate()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+    for p in procs:
+        try:
+            p.join(timeout=2)
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def run_plan(plan: MRPlan) -> LocalRunner:

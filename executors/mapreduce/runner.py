@@ -9,13 +9,14 @@ a process pool, a cluster, ...).
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pyarrow as pa
 
@@ -24,7 +25,7 @@ from executors.mapreduce.splits import DEFAULT_SPLIT_SIZE, remove_tree, splits_f
 from executors.mapreduce.tasks import TaskCancelled, _read_schema, setting_int
 from hiveish import errors
 
-__all__ = ["COUNTER_ORDER", "JobReport", "MRRunner", "parse_attempts"]
+__all__ = ["COUNTER_ORDER", "JobReport", "MRRunner", "new_job_id", "parse_attempts"]
 
 COUNTER_ORDER = ("MAP_INPUT_RECORDS", "MAP_INPUT_BYTES", "MAP_OUTPUT_RECORDS", "MAP_OUTPUT_BYTES",
                  "COMBINE_INPUT_RECORDS", "COMBINE_OUTPUT_RECORDS", "SPILLED_RECORDS", "SPILLS",
@@ -32,6 +33,17 @@ COUNTER_ORDER = ("MAP_INPUT_RECORDS", "MAP_INPUT_BYTES", "MAP_OUTPUT_RECORDS", "
                  "OUTPUT_BYTES", "CPU_MILLISECONDS", "FAILED_ATTEMPTS")
 
 _int = setting_int
+
+# Hive's job ids: job_<cluster start time>_<sequence>; here the driver process's start
+_STARTED = time.strftime("%Y%m%d%H%M%S")
+_SEQ = itertools.count(1)
+_SEQ_LOCK = threading.Lock()
+
+
+def new_job_id() -> str:
+    """A job id unique within this process, `job_<timestamp>_<nnnn>` as Hadoop prints them."""
+    with _SEQ_LOCK:
+        return f"job_{_STARTED}_{next(_SEQ):04d}"
 
 
 def parse_attempts(text: str) -> set[tuple[str | None, str, int, int]]:
@@ -49,6 +61,13 @@ def parse_attempts(text: str) -> set[tuple[str | None, str, int, int]]:
 # -- driver side ---------------------------------------------------------------------------------
 @dataclass
 class JobReport:
+    """One job (stage) of a run: sizes, live progress, counters and failed attempts.
+
+    `status` is RUNNING, then SUCCESS (the word Hive's job summary line ends with),
+    FAILED or KILLED. `maps_done` / `reduces_done` count tasks that committed, and
+    are updated while the job runs, so another thread may poll `progress()`.
+    """
+
     stage: str
     maps: int = 0
     reduces: int = 0
@@ -57,6 +76,27 @@ class JobReport:
     task_counters: dict[str, dict[str, int]] = field(default_factory=dict)  # task id -> counters
     failures: list[str] = field(default_factory=list)  # "attempt id: error"
     seconds: float = 0.0
+    job_id: str = ""
+    maps_done: int = 0
+    reduces_done: int = 0
+    started: float = field(default_factory=time.time)
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "RUNNING"
+
+    @property
+    def elapsed(self) -> float:
+        return self.seconds if self.finished else time.time() - self.started
+
+    def progress(self) -> dict:
+        """`{"stage", "job_id", "map", "reduce", ...}`: map/reduce percent complete (0-100)."""
+        done = self.status == "SUCCESS"
+        mp = 100 if done or not self.maps else (100 * self.maps_done) // self.maps
+        rp = 0 if not self.reduces else 100 if done else (100 * self.reduces_done) // self.reduces  # map-only: 0
+        return {"stage": self.stage, "job_id": self.job_id, "map": mp, "reduce": rp, "status": self.status,
+                "maps": self.maps, "maps_done": self.maps_done, "reduces": self.reduces,
+                "reduces_done": self.reduces_done, "elapsed": round(self.elapsed, 3)}
 
     def add(self, task_id: str, counters: dict[str, int]) -> None:
         self.task_counters[task_id] = dict(counters)
@@ -95,6 +135,8 @@ class MRRunner:
         self._failures = parse_attempts(self.settings.get("hiveish.mapreduce.fail.attempts", ""))
         self._kills = parse_attempts(self.settings.get("hiveish.mapreduce.kill.attempts", ""))
         self.threads = 1
+        # called as on_event(kind, report) with kind "start" | "progress" | "end", in the driver thread
+        self.on_event: Callable[[str, JobReport], None] | None = None
 
     # hooks ----------------------------------------------------------------------------------------
     def submit(self, spec: TaskSpec) -> Future:
@@ -102,6 +144,24 @@ class MRRunner:
 
     def on_broken(self, fut: Future) -> None:
         """A worker died while running `fut`: make the pool usable again."""
+
+    def abort(self, running: list[Future]) -> None:
+        """The job was cancelled or failed while `running` attempts still run: stop them.
+
+        Attempts see the cancel marker between batches; a runner whose workers may be
+        stuck in one long DuckDB call overrides this to stop them harder.
+        """
+
+    def progress(self) -> list[dict]:
+        """Per stage so far: map and reduce percent complete (see `JobReport.progress`)."""
+        return [r.progress() for r in list(self.reports)]
+
+    def _emit(self, kind: str, report: JobReport) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(kind, report)
+            except Exception:  # noqa: BLE001 - a listener's bug must not fail the job
+                pass
 
     # lifecycle ------------------------------------------------------------------------------------
     def __enter__(self) -> "MRRunner":
@@ -202,8 +262,9 @@ class MRRunner:
         os.makedirs(os.path.join(job_dir, "_temporary"), exist_ok=True)
         splits = self._splits(job)
         reducers = self._reducers(job, splits)
-        report = JobReport(job.stage, maps=len(splits), reduces=reducers)
+        report = JobReport(job.stage, maps=len(splits), reduces=reducers, job_id=new_job_id(), started=t0)
         self.reports.append(report)
+        self._emit("start", report)
         try:
             boundaries = None
             if job.shuffle is not None and job.shuffle.partitioner == "range" and reducers > 1:
@@ -227,6 +288,7 @@ class MRRunner:
             raise
         finally:
             report.seconds = time.time() - t0
+            self._emit("end", report)
         # earlier jobs' files are no longer needed once every reader of them is done
         for dep in job.depends_on:
             if all(dep not in j.depends_on for j in self.plan.jobs[n:]):
@@ -293,10 +355,16 @@ class MRRunner:
                     results[spec.index] = res
                     if count:
                         report.add(spec.attempt_id, res.counters)
+                        if spec.kind == "map":
+                            report.maps_done += 1
+                        elif spec.kind == "reduce":
+                            report.reduces_done += 1
+                        self._emit("progress", report)
         except BaseException:
             self.cancel()
-            for fut in pending:
-                fut.cancel()
+            running = [fut for fut in pending if not fut.cancel()]
+            if running:
+                self.abort(running)
             raise
         return [results[i] for i in sorted(results)]
 

@@ -138,13 +138,14 @@ class Shell:
             self.refresh_completions()
 
     def execute_sql(self, text: str, plain: bool = False) -> bool:
-        """Run a statement on the session with a spinner; Ctrl-C cancels it."""
+        """Run a statement on the session with a spinner (MapReduce stage progress); Ctrl-C cancels it."""
         words = strip_comments(text).split(None, 1)
         first = words[0].lower() if words else ""
         started = time.monotonic()
+        earlier = {p["job_id"] for p in self.session.progress()}  # the last statement's MR stages
         job = StatementJob(self.session, text, self.row_limit).start()
         try:
-            fetched = job.wait(Spinner(self.err, self.config.spinner_delay))
+            fetched = job.wait(Spinner(self.err, self.config.spinner_delay, self.session.progress, earlier))
         except KeyboardInterrupt:
             self._cancel(job)
             return False

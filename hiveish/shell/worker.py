@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from hiveish import errors
 
@@ -141,22 +141,47 @@ def _quietly(fn) -> bool:
 
 
 class Spinner:
-    """`| Running... 3.2 s (Ctrl-C cancels)` on one line, redrawn in place, after `delay`."""
+    """`| Running... 3.2 s (Ctrl-C cancels)` on one line, redrawn in place, after `delay`.
+
+    With `progress` (a callable returning the running statement's MapReduce stages, as
+    `Session.progress()`), MapReduce stages are drawn instead, as Hive shows them:
+    `Stage-1: map  45% [#########           ]  reduce   0% [...]  3.2 s`, updated in place;
+    each finished stage keeps one line (`Stage-1: map 100%  reduce 100%  job_... SUCCEEDED`).
+    Stages whose job id is in `ignore` belong to an earlier statement.
+    """
 
     FRAMES = "|/-\\"
 
-    def __init__(self, stream: TextIO, delay: float = 1.0) -> None:
+    def __init__(self, stream: TextIO, delay: float = 1.0, progress: "Callable[[], list[dict]] | None" = None,
+                 ignore: "set[str] | None" = None) -> None:
         self.stream = stream
         self.delay = delay
+        self.progress = progress
+        self.ignore = set(ignore or ())
         self.shown = False
         self._frame = 0
+        self._finished: set[str] = set()
         try:
             self.enabled = stream.isatty()
         except (AttributeError, ValueError):
             self.enabled = False
 
+    def _stages(self) -> list[dict]:
+        if self.progress is None:
+            return []
+        try:
+            return [p for p in self.progress() if p.get("job_id") not in self.ignore]
+        except Exception:  # noqa: BLE001 - progress is best effort
+            return []
+
     def tick(self, elapsed: float) -> None:
-        if not self.enabled or elapsed < self.delay:
+        if not self.enabled:
+            return
+        stages = self._stages()
+        if stages:
+            self._draw_stages(stages)
+            return
+        if elapsed < self.delay:
             return
         frame = self.FRAMES[self._frame % len(self.FRAMES)]
         self._frame += 1
@@ -164,8 +189,35 @@ class Spinner:
         self.stream.flush()
         self.shown = True
 
+    def _draw_stages(self, stages: list[dict]) -> None:
+        from hiveish.jobs import progress_text
+
+        out = []
+        running = None
+        for p in stages:
+            if p["status"] == "RUNNING":
+                running = p
+            elif p["job_id"] not in self._finished:
+                self._finished.add(p["job_id"])
+                out.append(f"\r{progress_text(p)}  {p['job_id']} {_STATUS.get(p['status'], p['status'])} "
+                           f"in {p['elapsed']:.1f} s\x1b[K\n")
+        if running is not None:
+            out.append(f"\r{progress_text(running, bars=True)}\x1b[K")
+            self.shown = True
+        elif out:
+            self.shown = False
+        if out:
+            self.stream.write("".join(out))
+            self.stream.flush()
+
     def clear(self) -> None:
+        stages = self._stages() if self.enabled else []
+        if stages:
+            self._draw_stages(stages)  # the last stages' final lines
         if self.shown:
             self.stream.write("\r\x1b[2K")
             self.stream.flush()
             self.shown = False
+
+
+_STATUS = {"SUCCESS": "SUCCEEDED"}
