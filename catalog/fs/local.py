@@ -6,7 +6,9 @@ import os
 import shutil
 from typing import BinaryIO
 
-from catalog.fs.base import FileStatus, FileSystem
+from catalog.fs.base import BlockLocation, FileStatus, FileSystem
+
+LOCAL_BLOCK_SIZE = 128 << 20
 
 
 def strip_file_scheme(path: str) -> str:
@@ -34,7 +36,7 @@ class LocalFileSystem(FileSystem):
             is_dir=is_dir,
             size=0 if is_dir else st.st_size,
             modification_time=st.st_mtime,
-            block_size=128 << 20,
+            block_size=LOCAL_BLOCK_SIZE,
             permission=oct(st.st_mode & 0o777)[2:],
         )
 
@@ -58,6 +60,17 @@ class LocalFileSystem(FileSystem):
 
     def open_read(self, path: str) -> BinaryIO:
         return open(self._p(path), "rb")
+
+    def block_locations(self, path: str, offset: int = 0, length: int | None = None) -> list[BlockLocation]:
+        """The file cut into LOCAL_BLOCK_SIZE blocks, all on "localhost" (one per default split)."""
+        size = self.status(path).size
+        end = size if length is None else min(size, offset + length)
+        out = []
+        start = (offset // LOCAL_BLOCK_SIZE) * LOCAL_BLOCK_SIZE
+        while start < end:
+            out.append(BlockLocation(start, min(LOCAL_BLOCK_SIZE, size - start), ("localhost",)))
+            start += LOCAL_BLOCK_SIZE
+        return out
 
     def read_range(self, path: str, offset: int, length: int) -> bytes:
         with open(self._p(path), "rb") as f:

@@ -1,37 +1,53 @@
-"""Input splits and record readers: files cut by size, Parquet by row group, text at line boundaries.
+"""Input splits and record readers: files cut by size or block, Parquet by row group, text at line boundaries.
 
 `splits_for_scan` runs at job submission (the way Hadoop's InputFormat does
 in the client); `open_split` runs in the map task and returns the SQL of a
 relation over exactly the split's records, through the same scan SQL the
 Arrow engine uses.
+
+Every file is asked for its block locations through the filesystem seam
+(WebHDFS: GETFILEBLOCKLOCATIONS; local files: one "localhost" block per
+split size). As in Hadoop's FileInputFormat, the split size of a file is
+min(`mapreduce.input.fileinputformat.split.maxsize`, its block size), so with
+the defaults a remote file gets one split per block; every split keeps the
+hosts of the block holding most of its bytes, for a distributed runner to
+place the map task near its data. Remote (WebHDFS) splits are read in the
+task by ranged reads: a text split fetches its byte range (plus the end of
+its last line), a Parquet split only its row groups.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
 
 from catalog.formats.base import FileScan
 from catalog.formats.text import needs_line_reader
+from catalog.fs import BlockLocation, FileStatus, filesystem_for
 from planner.mr.jobs import Split
 from planner.plan import ScanNode
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow.parquet as pq
 
 DEFAULT_SPLIT_SIZE = 128 * 1024 * 1024
 COMPRESSED = (".gz", ".bz2", ".deflate", ".snappy", ".zst", ".lz4", ".xz")
 CHUNK = 8 * 1024 * 1024
+PROBE = 64 * 1024  # bytes read at a time while looking for the end of a line
 
 
 def _is_plain_text(src: FileScan, path: str) -> bool:
+    """Text a split can start in the middle of (a footer to skip needs the file's end: not split)."""
     return (src.format == "textfile" and "JsonSerDe" not in src.serde and "OpenCSVSerde" not in src.serde
             and "RegexSerDe" not in src.serde and not path.lower().endswith(COMPRESSED)
-            and not needs_line_reader(src.serde_params))
+            and not needs_line_reader(src.serde_params)
+            and (src.table_params.get("skip.footer.line.count") or "0").strip() in ("", "0"))
 
 
 def splits_for_scan(tag: int, scan: ScanNode, max_size: int) -> list[Split]:
@@ -39,19 +55,21 @@ def splits_for_scan(tag: int, scan: ScanNode, max_size: int) -> list[Split]:
     out: list[Split] = []
     max_size = max(1, max_size)
     for src in scan.sources:
-        for path in src.files:
+        for path, (st, blocks) in zip(src.files, _layout(src)):
             one = replace(src, files=[path])
-            size = _size(path) if src.local else 0
-            if src.local and src.format == "parquet":
-                out.extend(_parquet_splits(tag, one, path, max_size))
-            elif src.local and _is_plain_text(src, path) and size > max_size:
+            # a local file has no blocks worth the name: its splits are cut by maxsize alone
+            split_size = max_size if src.local else min(max_size, st.block_size or max_size)
+            if src.format == "parquet":
+                out.extend(_parquet_splits(tag, one, path, st.size, split_size, blocks))
+            elif _is_plain_text(src, path) and st.size > split_size:
                 start = 0
-                while start < size:
-                    length = min(max_size, size - start)
-                    out.append(Split(tag, path, "scan", one, start=start, length=length, size=length))
+                while start < st.size:
+                    length = min(split_size, st.size - start)
+                    out.append(Split(tag, path, "scan", one, start=start, length=length, size=length,
+                                     hosts=_hosts(blocks, start, start + length)))
                     start += length
             else:
-                out.append(Split(tag, path, "scan", one, size=size))
+                out.append(Split(tag, path, "scan", one, size=st.size, hosts=_hosts(blocks, 0, st.size)))
     if not out:
         first = scan.sources[0] if scan.sources else FileScan(format="textfile", files=[], columns=scan.columns)
         out.append(Split(tag, "", "scan", replace(first, files=[]), empty=True))
@@ -59,7 +77,7 @@ def splits_for_scan(tag: int, scan: ScanNode, max_size: int) -> list[Split]:
 
 
 def splits_for_files(tag: int, files: list[str]) -> list[Split]:
-    """Splits over an earlier job's output: one per file."""
+    """Splits over an earlier job's output: one per file (on storage every worker sees: no hosts)."""
     return [Split(tag, f, "arrow", size=_size(f)) for f in files]
 
 
@@ -70,67 +88,154 @@ def _size(path: str) -> int:
         return 0
 
 
-def _parquet_splits(tag: int, src: FileScan, path: str, max_size: int) -> list[Split]:
+def _layout(src: FileScan) -> list[tuple[FileStatus, list[BlockLocation]]]:
+    """(status, block locations) of each of the source's files, in order."""
+    if not src.files:
+        return []
+    if src.local:
+        fs = filesystem_for(src.files[0])
+        out = []
+        for f in src.files:
+            try:
+                st = fs.status(f)
+            except FileNotFoundError:  # vanished since planning: an empty split, as before
+                st = FileStatus(f, False, 0)
+            out.append((st, fs.block_locations(f) if st.size else []))
+        return out
+    from executors.arrow import _statuses  # one LISTSTATUS per directory, not one call per file
+
+    statuses = _statuses(src.files, src.fs_options)
+
+    def blocks(item: tuple[str, FileStatus]) -> list[BlockLocation]:
+        f, st = item
+        return filesystem_for(f, src.fs_options).block_locations(f) if st.size else []
+
+    items = list(zip(src.files, statuses))
+    if len(items) == 1:
+        return [(statuses[0], blocks(items[0]))]
+    with ThreadPoolExecutor(min(8, len(items))) as pool:  # overlap the NameNode round trips
+        return list(zip(statuses, pool.map(blocks, items)))
+
+
+def _hosts(blocks: list[BlockLocation], start: int, end: int) -> list[str]:
+    """Hosts of the block holding most of [start, end) (Hadoop's choice for a split's locations)."""
+    best, most = None, 0
+    for b in blocks:
+        overlap = min(end, b.offset + b.length) - max(start, b.offset)
+        if overlap > most:
+            best, most = b, overlap
+    return list(best.hosts) if best is not None else []
+
+
+def _parquet_file(path: str, src: FileScan) -> "pq.ParquetFile":
+    """A Parquet file opened locally, or through ranged WebHDFS reads (only the bytes asked for move)."""
     import pyarrow.parquet as pq
 
-    md = pq.ParquetFile(path).metadata
+    from catalog.formats.base import CorruptFileError
+
+    try:
+        if src.local:
+            return pq.ParquetFile(path)
+        from catalog.fs.webhdfs import WebHdfsArrowHandler, arrow_filesystem
+
+        fs = arrow_filesystem(filesystem_for(path, src.fs_options))  # type: ignore[arg-type]
+        return pq.ParquetFile(fs.open_input_file(WebHdfsArrowHandler._arrow_path(path)))
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowInvalid, OSError) as e:  # a truncated or overwritten file: name it
+        raise CorruptFileError(path, "Parquet", e) from e
+
+
+def _row_group_span(md, i: int) -> tuple[int, int]:
+    """Byte range [start, end) a row group's column chunks occupy in the file."""
+    rg = md.row_group(i)
+    start, end = None, 0
+    for j in range(rg.num_columns):
+        c = rg.column(j)
+        first = c.dictionary_page_offset if c.has_dictionary_page and c.dictionary_page_offset else c.data_page_offset
+        start = first if start is None else min(start, first)
+        end = max(end, first + c.total_compressed_size)
+    return (start or 0), end
+
+
+def _parquet_splits(tag: int, src: FileScan, path: str, size: int, split_size: int,
+                    blocks: list[BlockLocation]) -> list[Split]:
+    whole = [Split(tag, path, "scan", src, size=size, hosts=_hosts(blocks, 0, size))]
+    if size == 0 or (not src.local and size <= split_size):  # within one block: no footer round trip
+        return whole
+    md = _parquet_file(path, src).metadata
     if md.num_row_groups <= 1:
-        return [Split(tag, path, "scan", src, size=_size(path))]
+        return whole
     out: list[Split] = []
     group: list[int] = []
-    acc = 0
+    acc, lo, hi = 0, size, 0
+
+    def close() -> None:
+        out.append(Split(tag, path, "scan", src, row_groups=group, size=acc, hosts=_hosts(blocks, lo, hi)))
+
     for i in range(md.num_row_groups):
         rg = md.row_group(i).total_byte_size
-        if group and acc + rg > max_size:
-            out.append(Split(tag, path, "scan", src, row_groups=group, size=acc))
-            group, acc = [], 0
+        if group and acc + rg > split_size:
+            close()
+            group, acc, lo, hi = [], 0, size, 0
         group.append(i)
         acc += rg
+        s, e = _row_group_span(md, i)
+        lo, hi = min(lo, s), max(hi, e)
     if group:
-        out.append(Split(tag, path, "scan", src, row_groups=group, size=acc))
+        close()
     if len(out) == 1:
         out[0].row_groups = None
+        out[0].hosts = _hosts(blocks, 0, size)
     return out
 
 
 # -- record readers (in the task) ---------------------------------------------------------------
-def _copy_text_range(path: str, start: int, length: int, dest: str) -> int:
-    """Copy the lines a split owns (TextInputFormat: a line belongs to the split its first byte is in)."""
+def _copy_text_range(read: Callable[[int, int], bytes], size: int, start: int, length: int, dest: str) -> int:
+    """Copy the lines a split owns (TextInputFormat: a line belongs to the split its first byte is in).
+
+    `read(offset, n)` returns up to n bytes of the file at offset (a local read
+    or one ranged WebHDFS read); `size` is the file's length.
+    """
     end = start + length
-    with open(path, "rb") as f:
-        if start > 0:
-            f.seek(start - 1)
-            begin = start - 1 + _find_newline(f) + 1
-        else:
-            begin = 0
-        f.seek(max(end - 1, 0))
-        if end >= _size(path):
-            stop = _size(path)
-        else:
-            stop = max(end - 1, 0) + _find_newline(f) + 1
-        f.seek(begin)
-        remaining = max(0, stop - begin)
-        with open(dest, "wb") as out:
-            while remaining > 0:
-                chunk = f.read(min(CHUNK, remaining))
-                if not chunk:
-                    break
-                out.write(chunk)
-                remaining -= len(chunk)
-    return max(0, stop - begin)
+    begin = 0 if start == 0 else _line_end(read, size, start - 1) + 1
+    stop = size if end >= size else _line_end(read, size, max(end - 1, 0)) + 1
+    pos = begin
+    with open(dest, "wb") as out:
+        while pos < stop:
+            chunk = read(pos, min(CHUNK, stop - pos))
+            if not chunk:
+                break
+            out.write(chunk)
+            pos += len(chunk)
+    return max(0, pos - begin)
 
 
-def _find_newline(f) -> int:
-    """Offset of the next newline from the current position (or to EOF)."""
-    pos = 0
-    while True:
-        chunk = f.read(65536)
+def _line_end(read: Callable[[int, int], bytes], size: int, pos: int) -> int:
+    """Offset of the first newline at or after `pos` (or the end of the file)."""
+    while pos < size:
+        chunk = read(pos, PROBE)
         if not chunk:
-            return pos
+            break
         i = chunk.find(b"\n")
         if i >= 0:
             return pos + i
         pos += len(chunk)
+    return size
+
+
+def _copy_split_text(split: Split, src: FileScan, dest: str) -> None:
+    if src.local:
+        with open(split.path, "rb") as f:
+            def read(offset: int, n: int) -> bytes:
+                f.seek(offset)
+                return f.read(n)
+
+            _copy_text_range(read, os.fstat(f.fileno()).st_size, split.start, split.length, dest)
+        return
+    fs = filesystem_for(split.path, src.fs_options)
+    size = fs.status(split.path).size
+    _copy_text_range(lambda offset, n: fs.read_range(split.path, offset, n), size, split.start, split.length, dest)
 
 
 def open_split(cur: "duckdb.DuckDBPyConnection", executor, split: Split, scratch: str, scan_columns) -> str:
@@ -150,22 +255,20 @@ def open_split(cur: "duckdb.DuckDBPyConnection", executor, split: Split, scratch
     if split.length >= 0:
         os.makedirs(scratch, exist_ok=True)
         local = os.path.join(scratch, "split" + os.path.splitext(split.path)[1])
-        _copy_text_range(split.path, split.start, split.length, local)
+        _copy_split_text(split, src, local)
         params = dict(src.table_params)
         if split.start > 0:
             params["skip.header.line.count"] = "0"
-        scan.sources = [replace(src, files=[local], table_params=params)]
+        scan.sources = [replace(src, files=[local], table_params=params, local=True)]
     return executor._scan_sql(cur, scan)
 
 
 def _parquet_row_groups_sql(cur: "duckdb.DuckDBPyConnection", src: FileScan, split: Split) -> str:
-    import pyarrow.parquet as pq
+    from catalog.formats.columnar import parquet_scan_sql
 
-    from catalog.formats.columnar import parquet_file_columns, parquet_scan_sql
-
-    pf = pq.ParquetFile(split.path)
+    pf = _parquet_file(split.path, src)
     cur.register("__split_rg", pf.read_row_groups(split.row_groups))  # at most one split's rows
-    sql = parquet_scan_sql(src, parquet_file_columns(split.path))
+    sql = parquet_scan_sql(src, list(pf.schema_arrow.names))
     cut = sql.rindex(" FROM read_parquet(")
     body = sql[:cut] + " FROM __split_rg"
     if src.constants:
