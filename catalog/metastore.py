@@ -2,7 +2,9 @@
 
 Several processes may share one file: WAL journal, a busy timeout, and one
 `BEGIN IMMEDIATE` transaction per statement (`Metastore.transaction()`), so a
-failed statement changes nothing.
+failed statement changes nothing. File moves made inside a transaction go
+through its commit journal (catalog/journal.py), so they commit or roll back
+with it, even when the process is killed in between.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 import time
 from typing import Iterator
 
+from catalog.journal import Journal, journal_dir_for, kill_point
 from catalog.model import Column, Database, Partition, StorageDescriptor, Table
 
 SCHEMA_VERSION = 1
@@ -38,6 +41,7 @@ CREATE TABLE IF NOT EXISTS partitions (
   sd TEXT NOT NULL, params TEXT NOT NULL, create_time INTEGER,
   PRIMARY KEY (db, tbl, name),
   FOREIGN KEY (db, tbl) REFERENCES tbls(db, name) ON DELETE CASCADE ON UPDATE CASCADE);
+CREATE TABLE IF NOT EXISTS commit_log (id TEXT PRIMARY KEY);
 """
 
 
@@ -61,10 +65,33 @@ class Metastore:
         self._conn.execute("PRAGMA synchronous = NORMAL")
         self._lock = threading.RLock()
         self._depth = 0
+        from catalog.fs import filesystem_for
+
+        self.journal = Journal(journal_dir_for(path), filesystem_for)
         self._init_schema()
 
     def close(self) -> None:
         self._conn.close()
+        self.journal.close()
+
+    def recover(self) -> list[str]:
+        """Finish or undo what killed writers left (see catalog/journal.py); cheap when nothing did."""
+        if not self.journal.pending() and not self._x("SELECT 1 FROM commit_log LIMIT 1").fetchone():
+            return []
+        with self._lock:
+            self._begin()
+            try:
+                done = self.journal.recover(
+                    lambda cid: self._conn.execute("SELECT 1 FROM commit_log WHERE id=?", (cid,)).fetchone() is not None)
+                live = self.journal.live_commit_ids()
+                for (cid,) in self._conn.execute("SELECT id FROM commit_log").fetchall():
+                    if cid not in live:
+                        self._conn.execute("DELETE FROM commit_log WHERE id=?", (cid,))
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return done
 
     # -- transactions ------------------------------------------------------------
     @contextlib.contextmanager
@@ -80,14 +107,42 @@ class Metastore:
                 return
             self._begin()
             self._depth = 1
+            self.journal.stranded = []
             try:
                 yield
-            except BaseException:
+                if self.journal.active:  # the commit point of the statement's file moves
+                    self._conn.execute("INSERT INTO commit_log VALUES (?)", (self.journal.commit_id,))
+            except BaseException as e:
                 self._depth = 0
+                stranded = self.journal.rolled_back() if self.journal.active else []
                 self._conn.execute("ROLLBACK")
+                if stranded and isinstance(e, Exception):
+                    raise MetastoreError(
+                        f"{e}; the commit could not be undone for {len(stranded)} file(s) (e.g. {stranded[0]}); "
+                        "the next session start retries") from e
                 raise
             self._depth = 0
-            self._conn.execute("COMMIT")
+            try:
+                if self.journal.active:
+                    kill_point("commit")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self.journal.active:
+                    self.journal.rolled_back()
+                self._conn.execute("ROLLBACK")
+                raise
+            if self.journal.active:
+                self.journal.committed()
+
+    def snapshot(self) -> contextlib.AbstractContextManager[None]:
+        """Hold off commits while a query lists its partitions and files (no commit is half done then)."""
+        if self.path == ":memory:":
+            return contextlib.nullcontext()
+        return self.transaction()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
 
     def _begin(self) -> None:
         deadline = time.monotonic() + 120
