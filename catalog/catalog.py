@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from urllib.parse import urlsplit
 
 from catalog.formats.base import FileScan
@@ -26,6 +27,9 @@ class Catalog:
         self.metastore = metastore
         self.warehouse = warehouse.rstrip("/") or "/"
         self.fs_options = fs_options or {}
+        metastore.journal.fs_for = self.fs
+        # what a killed writer left: finish or undo its commit, delete its staging directories
+        self.recovered = metastore.recover()
 
     def fs(self, path: str) -> FileSystem:
         return filesystem_for(path, self.options_for(path))
@@ -50,10 +54,36 @@ class Catalog:
         # as Hive's Warehouse.getDatabasePath: the default database lives at the current warehouse root
         # (so `--warehouse hdfs://...` or SET hive.metastore.warehouse.dir moves its new tables there)
         base = self.warehouse if db.name.lower() == "default" else db.location
-        return f"{base.rstrip('/')}/{table.lower()}"
+        return f"{base.rstrip('/')}/{encode_table_name(table.lower())}"
 
     def partition_location(self, table: Table, values: list[str]) -> str:
         return f"{table.sd.location.rstrip('/')}/{partition_name([k.name for k in table.partition_keys], values)}"
+
+    # -- changing files (inside the statement's metastore transaction) ---------------------------
+    def move(self, src: str, dst: str) -> None:
+        """Rename as part of the open transaction: undone if it rolls back or the process dies first."""
+        if not self.metastore.in_transaction:
+            raise RuntimeError("file moves belong inside a metastore transaction")
+        self.metastore.journal.move(src, dst)
+
+    def delete_after_commit(self, path: str) -> None:
+        """Delete a temporary path (staging, trash) once the open transaction ended."""
+        self.metastore.journal.delete_after(path)
+
+    def trash(self, path: str) -> None:
+        """Remove `path` (a table or partition directory) with the open transaction.
+
+        The directory is renamed to a hidden sibling at once and deleted after COMMIT, so a
+        crash leaves it either in place (rolled back) or gone (committed), never half deleted.
+        """
+        fs = self.fs(path)
+        if not path or not fs.exists(path):
+            return
+        clean = path.rstrip("/")
+        parent, _, base = clean.rpartition("/")
+        dst = f"{parent}/.hive-trash_{uuid.uuid4().hex[:12]}_{base}"
+        self.move(clean, dst)
+        self.delete_after_commit(dst)
 
     # -- files --------------------------------------------------------------------------
     def data_files(self, location: str) -> list[str]:
@@ -79,9 +109,14 @@ class Catalog:
         local = fs is not None and fs.local_path(sd.location) is not None
         if local and fs is not None:
             files = [fs.local_path(f) or f for f in files]
+        schema = [(c.name, c.type) for c in table.columns]
+        if sd.cols is not None and sd.format == "textfile" and "JsonSerDe" not in sd.serde:
+            # a partition with its own schema: its fields map to the table's columns by position,
+            # and table columns past the partition's read NULL
+            schema = [(name, typ) for (name, _), (_, typ) in zip(schema, sd.cols)]
         return FileScan(format=sd.format, files=files, columns=columns, serde=sd.serde,
                         serde_params=dict(sd.serde_params),
-                        table_columns=[(c.name, c.type) for c in table.columns], constants=constants,
+                        table_columns=schema, constants=constants,
                         table_params=dict(table.params), local=local,
                         fs_options=dict(self.options_for(sd.location) if sd.location else self.fs_options))
 
@@ -90,6 +125,12 @@ class Catalog:
 
     def local_path(self, path: str) -> str | None:
         return self.fs(path).local_path(path)
+
+
+def encode_table_name(name: str) -> str:
+    """A table name as its directory name: as Hive's encodeTableName, `-<code>-` for each character
+    other than a letter, digit or underscore (so `c/b/o_t1` never nests directories)."""
+    return "".join(ch if ch.isalnum() or ch == "_" else f"-{ord(ch)}-" for ch in name)
 
 
 def absolute_location(path: str) -> str:

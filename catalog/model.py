@@ -11,6 +11,7 @@ OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
 JSON_SERDE = "org.apache.hive.hcatalog.data.JsonSerDe"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 ORC_SERDE = "org.apache.hadoop.hive.ql.io.orc.OrcSerde"
+LAZY_BINARY_COLUMNAR_SERDE = "org.apache.hadoop.hive.serde2.columnar.LazyBinaryColumnarSerDe"
 
 # STORED AS name -> (format, serde, input format, output format)
 FILE_FORMATS: dict[str, tuple[str, str, str, str]] = {
@@ -20,10 +21,12 @@ FILE_FORMATS: dict[str, tuple[str, str, str, str]] = {
                 "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"),
     "orc": ("orc", ORC_SERDE, "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat",
             "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat"),
+    "rcfile": ("rcfile", LAZY_BINARY_COLUMNAR_SERDE, "org.apache.hadoop.hive.ql.io.RCFileInputFormat",
+               "org.apache.hadoop.hive.ql.io.RCFileOutputFormat"),
     "jsonfile": ("jsonfile", JSON_SERDE, "org.apache.hadoop.mapred.TextInputFormat",
                  "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"),
 }
-UNSUPPORTED_FORMATS = {"sequencefile", "rcfile", "avro", "inputformat"}
+UNSUPPORTED_FORMATS = {"sequencefile", "avro", "inputformat"}
 
 MANAGED = "MANAGED_TABLE"
 EXTERNAL = "EXTERNAL_TABLE"
@@ -53,21 +56,30 @@ class StorageDescriptor:
     bucket_cols: list[str] = field(default_factory=list)
     sort_cols: list[tuple[str, int]] = field(default_factory=list)  # (col, 1 asc / 0 desc)
     compressed: bool = False
+    # a partition's own data columns (name, type) when they differ from its table's: Hive keeps a
+    # partition's schema through ALTER TABLE ... (ADD|REPLACE|CHANGE) COLUMNS without CASCADE
+    cols: list[tuple[str, str]] | None = None
 
     def to_json(self) -> dict:
-        return {"location": self.location, "format": self.format, "serde": self.serde,
-                "serde_params": self.serde_params, "input_format": self.input_format,
-                "output_format": self.output_format, "num_buckets": self.num_buckets,
-                "bucket_cols": self.bucket_cols, "sort_cols": [list(c) for c in self.sort_cols],
-                "compressed": self.compressed}
+        d = {"location": self.location, "format": self.format, "serde": self.serde,
+             "serde_params": self.serde_params, "input_format": self.input_format,
+             "output_format": self.output_format, "num_buckets": self.num_buckets,
+             "bucket_cols": self.bucket_cols, "sort_cols": [list(c) for c in self.sort_cols],
+             "compressed": self.compressed}
+        if self.cols is not None:
+            d["cols"] = [list(c) for c in self.cols]
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> "StorageDescriptor":
         d = dict(d)
         d["sort_cols"] = [tuple(c) for c in d.get("sort_cols", [])]
+        if d.get("cols") is not None:
+            d["cols"] = [tuple(c) for c in d["cols"]]
         return cls(**d)
 
     def copy(self, **changes) -> "StorageDescriptor":
+        changes.setdefault("cols", None if self.cols is None else list(self.cols))
         return replace(self, serde_params=dict(self.serde_params), bucket_cols=list(self.bucket_cols),
                        sort_cols=list(self.sort_cols), **changes)
 

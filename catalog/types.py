@@ -23,7 +23,7 @@ PRIMITIVES = {
 }
 ALIASES = {"integer": "int", "real": "float", "double precision": "double", "numeric": "decimal",
            "dec": "decimal", "text": "string", "long": "bigint", "short": "smallint", "byte": "tinyint",
-           "bool": "boolean", "datetime": "timestamp", "null": "void"}
+           "bool": "boolean", "datetime": "timestamp", "null": "void", "union": "uniontype"}
 INTEGRAL = ("tinyint", "smallint", "int", "bigint")
 NUMERIC_ORDER = ("tinyint", "smallint", "int", "bigint", "decimal", "float", "double")
 
@@ -97,8 +97,8 @@ class HiveType:
         if self.name == "struct":
             inner = ", ".join(f'"{n}" {t.to_duckdb()}' for n, t in zip(self.field_names, self.children))
             return f"STRUCT({inner})"
-        if self.name == "uniontype":
-            return "VARCHAR"
+        if self.name == "uniontype":  # member i is tagged "t<i>", as Hive tags members by position
+            return "UNION(" + ", ".join(f'"t{i}" {c.to_duckdb()}' for i, c in enumerate(self.children)) + ")"
         return _DUCK[self.name]
 
     def to_arrow(self) -> pa.DataType:
@@ -119,6 +119,8 @@ class HiveType:
             return pa.map_(self.children[0].to_arrow(), self.children[1].to_arrow())
         if n == "struct":
             return pa.struct([pa.field(fn, t.to_arrow()) for fn, t in zip(self.field_names, self.children)])
+        if n == "uniontype":
+            return pa.sparse_union([pa.field(f"t{i}", c.to_arrow()) for i, c in enumerate(self.children)])
         return pa.string()
 
 
@@ -248,6 +250,8 @@ def from_arrow(t: pa.DataType) -> HiveType:
     if pa.types.is_struct(t):
         return HiveType("struct", children=tuple(from_arrow(t.field(i).type) for i in range(t.num_fields)),
                         field_names=tuple(t.field(i).name for i in range(t.num_fields)))
+    if pa.types.is_union(t):
+        return HiveType("uniontype", children=tuple(from_arrow(t.field(i).type) for i in range(t.num_fields)))
     if pa.types.is_null(t):
         return primitive("void")
     return STRING

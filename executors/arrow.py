@@ -8,6 +8,7 @@ import re
 import tempfile
 import threading
 import uuid
+import weakref
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from catalog.formats import columnar, text
 from catalog.formats.base import FileScan
 from catalog.formats.text import sql_str
 from catalog.types import parse_type
-from planner.functions import MACROS
+from planner.functions import MACROS, UDFS, bucket_hash_sql
 from planner.plan import QueryPlan, ScanNode
 
 
@@ -29,6 +30,14 @@ def _const_sql(value: str | None, typ: str) -> str:
     if value is None:
         return f"CAST(NULL AS {duck})"
     return f"TRY_CAST({sql_str(value)} AS {duck})"
+
+
+def register_udfs(con: duckdb.DuckDBPyConnection) -> None:
+    """Register the registry's Python UDFs (vectorized, over Arrow) on a connection and its cursors."""
+    for udf in UDFS.values():
+        # "special": the functions see NULL rows themselves and may return NULL (Hive's UDFs do both)
+        con.create_function(udf.name, udf.load(), list(udf.params), udf.returns, type="arrow",
+                            null_handling="special")
 
 
 class ArrowExecutor:
@@ -41,6 +50,9 @@ class ArrowExecutor:
             self.db.execute(f"SET threads = {int(threads)}")
         for m in MACROS:
             self.db.execute(m)
+        register_udfs(self.db)
+        # a connection holding Python functions must be closed before interpreter exit
+        self._finalizer = weakref.finalize(self, self.db.close)
         self._configure(self.db)
         self._lock = threading.Lock()
         self._running: list[duckdb.DuckDBPyConnection] = []
@@ -56,12 +68,21 @@ class ArrowExecutor:
         con.execute("SET default_null_order = 'nulls_first_on_asc_last_on_desc'")
         con.execute(f"SET TimeZone = {sql_str(self.time_zone)}")
 
+    def set_memory_limit(self, limit: str) -> None:
+        """DuckDB's memory_limit (`hiveish.memory.limit`): beyond it a query fails with an out-of-memory error."""
+        if not limit:
+            self.db.execute("RESET memory_limit")
+            return
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(%|[KMGT]i?B|B|bytes)?\s*", limit, re.I):
+            raise ValueError(f"hiveish.memory.limit must be a size like 2GB or 512MB or a percentage: {limit!r}")
+        self.db.execute(f"SET memory_limit = {sql_str(limit.strip())}")
+
     def set_time_zone(self, tz: str) -> None:
         self.time_zone = tz
         self.db.execute(f"SET TimeZone = {sql_str(tz)}")
 
     def close(self) -> None:
-        self.db.close()
+        self._finalizer()
         self._remote.close()
         if self._tmp is not None:
             import shutil
@@ -137,6 +158,10 @@ class ArrowExecutor:
         if fmt in ("orc", "parquet"):
             some = _some_columns(src)
             return self._arrow_sql(cur, src, columnar.orc_reader(some) if fmt == "orc" else _parquet_reader(some))
+        if fmt == "rcfile":
+            from catalog.formats.rcfile import rcfile_reader
+
+            return self._arrow_sql(cur, src, rcfile_reader(src.files, src.table_columns, src.columns, src.serde))
         return text.scan_sql(src)
 
     def _arrow_sql(self, cur: duckdb.DuckDBPyConnection, src: FileScan, reader: pa.RecordBatchReader) -> str:
@@ -160,9 +185,12 @@ class ArrowExecutor:
         sql = " UNION ALL ".join(f"({p})" for p in parts) if len(parts) > 1 else parts[0]
         if scan.sample:
             num, den, col = scan.sample
-            key = f'"{col}"' if col else "*"
-            sql = (f"SELECT * FROM ({sql}) WHERE ((hash_hive({key}) & 2147483647) % {den}) = {num - 1}"
-                   if col else f"SELECT * FROM ({sql}) USING SAMPLE {100.0 / den}%")
+            types = {n.lower(): t for n, t in scan.columns}
+            if col and col.lower() in types:
+                key = bucket_hash_sql(f'"{col}"', parse_type(types[col.lower()]).to_duckdb())
+                sql = f"SELECT * FROM ({sql}) WHERE (({key}) & 2147483647) % {den} = {num - 1}"
+            else:
+                sql = f"SELECT * FROM ({sql}) USING SAMPLE {100.0 / den}%"
         return sql
 
     def describe(self, plan: QueryPlan) -> list[str]:

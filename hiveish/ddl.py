@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import re
 import time
@@ -25,7 +26,7 @@ from catalog.model import (
     Table,
 )
 from catalog.paths import parse_partition_name, partition_name
-from catalog.types import TypeParseError, duck_to_hive, parse_type
+from catalog.types import TypeParseError, from_arrow, parse_type
 from hiveish import errors
 
 if TYPE_CHECKING:
@@ -55,12 +56,17 @@ def hive_type_of(dt: exp.DataType) -> str:
         raise errors.SemanticException(str(e)) from None
 
 
+# a table name as statements spell it: [db.]name, either part backquoted (then any characters but `)
+TABLE_NAME = r"(?:`[^`]+`|\w+)(?:\s*\.\s*(?:`[^`]+`|\w+))?"
+# the inside of PARTITION (...): quoted values and backquoted keys may hold parentheses
+SPEC_BODY = r"((?:[^()'\"`]|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`)*)"
+
+
 def split_name(s: "Session", name: str) -> tuple[str, str]:
-    name = name.replace("`", "")
-    if "." in name:
-        db, tbl = name.split(".", 1)
-        return db.lower(), tbl.lower()
-    return s.current_db, name.lower()
+    parts = [a or b for a, b in re.findall(r"`([^`]+)`|([^.`\s]+)", name)]
+    if len(parts) >= 2:
+        return parts[0].lower(), parts[1].lower()
+    return s.current_db, (parts[0] if parts else name).lower()
 
 
 def get_table(s: "Session", name: str) -> Table:
@@ -226,7 +232,7 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
         params: dict[str, str] = {}
         if like is not None:
             src = get_table(s, like.this.sql("hive"))
-            sd = src.sd.copy(location="")
+            sd = _default_sd(s) if src.is_view else src.sd.copy(location="")
             sd, external, comment = storage_from_properties(s, props, sd, params)
             table = Table(db_name, name, EXTERNAL if external else MANAGED, [Column(c.name, c.type, c.comment) for c in src.columns],
                           [Column(c.name, c.type, c.comment) for c in src.partition_keys], sd,
@@ -265,11 +271,22 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
     return _ok()
 
 
+_PARTITIONED_ON = re.compile(r"(?is)\bpartitioned\s+on\s*\(([^()]*)\)")
+
+
 def create_view_text(s: "Session", text: str) -> "Result":
+    # PARTITIONED ON (cols) names the view's last output columns as its partition keys
+    query = re.search(r"(?is)\bas\s+(?:select|with|from|\()", text)
+    head = text[:query.start()] if query else text
+    partitioned = _PARTITIONED_ON.search(head)
+    keys: list[str] = []
+    if partitioned:
+        keys = [unquote(k.strip()) for k in partitioned.group(1).split(",") if k.strip()]
+        text = text[:partitioned.start()] + text[partitioned.end():]
     tree = s.parse(text)
     if not isinstance(tree, exp.Create):
         raise errors.ParseException("cannot recognize input near 'create' 'view'", 1, 0)
-    return create_view(s, tree, text)
+    return create_view(s, tree, text, keys)
 
 
 def _query_text(text: str) -> str:
@@ -277,7 +294,23 @@ def _query_text(text: str) -> str:
     return m.group(1).strip() if m else text
 
 
-def create_view(s: "Session", tree: exp.Create, text: str) -> "Result":
+def _result_columns(s: "Session", plan) -> tuple[list[str], list[str]]:
+    """Names and Hive types of a query's result columns, from a run that reads no rows.
+
+    Names the binder could not tell (`SELECT *` over a CTE or subquery) are DuckDB's.
+    """
+    probe = dataclasses.replace(plan, sql=f"SELECT * FROM ({plan.sql}) AS __cols LIMIT 0")
+    running = s.executor.run(probe)
+    try:
+        schema = running.schema
+    finally:
+        running.close()
+    types = [str(from_arrow(f.type)) for f in schema]
+    names = plan.column_names if len(plan.column_names) == len(types) else list(schema.names)
+    return [n or f"_c{i}" for i, n in enumerate(names)], types
+
+
+def create_view(s: "Session", tree: exp.Create, text: str, partition_keys: list[str] | None = None) -> "Result":
     target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
     db_name = (target.db or s.current_db).lower()
     name = target.name.lower()
@@ -296,8 +329,7 @@ def create_view(s: "Session", tree: exp.Create, text: str) -> "Result":
                 raise errors.SemanticException(f"Existing table is not a view: {name}")
         # plan the query once: checks tables/columns and gives the column types
         plan = s.plan(query, view_text)
-        types = [str(duck_to_hive(t)) for t in s.executor.describe(plan)]
-        names = plan.column_names if len(plan.column_names) == len(types) else [f"_c{i}" for i in range(len(types))]
+        names, types = _result_columns(s, plan)
         declared = _column_defs(tree.this) if isinstance(tree.this, exp.Schema) else []
         if declared:
             if len(declared) != len(names):
@@ -305,6 +337,13 @@ def create_view(s: "Session", tree: exp.Create, text: str) -> "Result":
             cols = [Column(d.name, t, d.comment) for d, t in zip(declared, types)]
         else:
             cols = [Column(n, t) for n, t in zip(names, types)]
+        parts: list[Column] = []
+        if partition_keys:
+            tail = [c.name.lower() for c in cols[len(cols) - len(partition_keys):]]
+            if len(partition_keys) >= len(cols) or tail != [k.lower() for k in partition_keys]:
+                raise errors.SemanticException("[Error 10093]: Rightmost columns in view output do not match "
+                                               "PARTITIONED ON clause")
+            cols, parts = cols[:len(cols) - len(partition_keys)], cols[len(cols) - len(partition_keys):]
         props = list(tree.args["properties"].expressions) if tree.args.get("properties") else []
         params: dict[str, str] = {}
         comment = None
@@ -314,7 +353,7 @@ def create_view(s: "Session", tree: exp.Create, text: str) -> "Result":
             elif isinstance(p, exp.Property):
                 key = _lit(p.this) if isinstance(p.this, exp.Literal) else p.name
                 params[str(key)] = str(_lit(p.args.get("value")))
-        view = Table(db_name, name, VIEW, cols, [], StorageDescriptor(location="", format="", serde=""), params,
+        view = Table(db_name, name, VIEW, cols, parts, StorageDescriptor(location="", format="", serde=""), params,
                      owner=getpass.getuser(), create_time=int(time.time()), comment=comment,
                      view_original_text=view_text, view_expanded_text=view_text)
         if existing is not None:
@@ -356,8 +395,8 @@ def drop_database(s: "Session", name: str, if_exists: bool, cascade: bool) -> "R
                 managed_paths.append(table.sd.location)
             s.metastore.drop_table(name, t)
         s.metastore.drop_database(name)
-    for p in managed_paths + [db.location]:
-        s.catalog.fs(p).delete(p, recursive=True)
+        for p in managed_paths + [db.location]:  # journaled with the transaction
+            s.catalog.trash(p)
     if s.current_db == name:
         s.current_db = "default"
     return _ok()
@@ -390,28 +429,27 @@ def run_drop(s: "Session", tree: exp.Drop, text: str) -> "Result":
                     if p.sd.location and not p.sd.location.startswith(t.sd.location + "/"):
                         to_delete.append(p.sd.location)
             s.metastore.drop_table(t.db, t.name)
-    for path in to_delete:
-        if path:
-            s.catalog.fs(path).delete(path, recursive=True)
+        for path in to_delete:  # journaled with the transaction: gone entirely or not at all
+            s.catalog.trash(path)
     return _ok()
 
 
 # -- partitions --------------------------------------------------------------------------------
 
 
-_PSPEC = re.compile(r"(?is)partition\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
+_PSPEC = re.compile(r"(?is)partition\s*\(" + SPEC_BODY + r"\)")
 
 
 def parse_spec(text: str) -> list[tuple[str, str, str | None]]:
     """`k='v', k2 > 3` -> [(key, op, value)] (value None for a bare key)."""
     out = []
     for item in _split_commas(text):
-        m = re.match(r"(?s)\s*`?([\w]+)`?\s*(<=>|<>|!=|>=|<=|=|<|>)\s*(.+?)\s*$", item)
+        m = re.match(r"(?s)\s*(`[^`]+`|\w+)\s*(<=>|<>|!=|>=|<=|=|<|>)\s*(.+?)\s*$", item)
         if m:
             val = m.group(3)
-            out.append((m.group(1).lower(), m.group(2), unquote(val) if val[0] in "'\"" else val))
+            out.append((unquote(m.group(1)).lower(), m.group(2), unquote(val) if val[0] in "'\"" else val))
         elif item.strip():
-            out.append((item.strip().strip("`").lower(), "", None))
+            out.append((unquote(item.strip()).lower(), "", None))
     return out
 
 
@@ -428,7 +466,7 @@ def _split_commas(text: str) -> list[str]:
                 continue
             if ch == quote:
                 quote = None
-        elif ch in "'\"":
+        elif ch in "'\"`":
             quote = ch
             buf.append(ch)
         elif ch == ",":
@@ -497,6 +535,9 @@ def add_partition(s: "Session", t: Table, values: list[str], location: str | Non
         if if_not_exists:
             return
         raise errors.AlreadyExists(f"Partition already exists: {name}", code=10018)
+    if t.is_view:  # a view's partitions are metadata only: no location, no files
+        s.metastore.add_partition(t.db, t.name, name, Partition(values, t.sd.copy(), {}, int(time.time())))
+        return
     loc = absolute_location(location) if location else s.catalog.partition_location(t, values)
     sd = t.sd.copy(location=loc)
     s.metastore.add_partition(t.db, t.name, name, Partition(values, sd, {}, int(time.time())))
@@ -508,14 +549,14 @@ def cmd_alter(s: "Session", text: str, second: str) -> "Result":
     if second in ("database", "schema"):
         return alter_database(s, text)
     if second == "view":
-        m = re.match(r"(?is)\s*alter\s+view\s+([\w.`]+)\s+as\s+(.*)$", text)
+        m = re.match(r"(?is)\s*alter\s+view\s+(" + TABLE_NAME + r")\s+as\s+(.*)$", text)
         if m:
             return create_view_text(s, f"CREATE OR REPLACE VIEW {m.group(1)} AS {m.group(2)}")
-        m = re.match(r"(?is)\s*alter\s+view\s+([\w.`]+)\s+(.*)$", text)
+        m = re.match(r"(?is)\s*alter\s+view\s+(" + TABLE_NAME + r")\s+(.*)$", text)
         if not m:
             raise errors.ParseException("cannot recognize input near 'alter' 'view'", 1, 0)
         return alter_table(s, m.group(1), m.group(2))
-    m = re.match(r"(?is)\s*alter\s+table\s+([\w.`]+)\s+(.*)$", text)
+    m = re.match(r"(?is)\s*alter\s+table\s+(" + TABLE_NAME + r")\s+(.*)$", text)
     if not m:
         raise errors.ParseException("cannot recognize input near 'alter'", 1, 0)
     return alter_table(s, m.group(1), m.group(2))
@@ -550,7 +591,7 @@ def alter_table(s: "Session", name: str, rest: str) -> "Result":
 def _alter(s: "Session", t: Table, rest: str) -> None:
     r = rest
     low = r.lower()
-    if m := re.match(r"(?is)rename\s+to\s+([\w.`]+)$", r):
+    if m := re.match(r"(?is)rename\s+to\s+(" + TABLE_NAME + r")$", r):
         new_db, new_name = split_name(s, m.group(1))
         if "." not in m.group(1):
             new_db = t.db
@@ -564,7 +605,7 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
             new_loc = s.catalog.default_table_location(db, new_name)
             fs = s.catalog.fs(old_loc)
             if fs.exists(old_loc) and not fs.exists(new_loc):
-                fs.rename(old_loc, new_loc)
+                s.catalog.move(old_loc, new_loc)  # journaled: undone with the transaction
                 moved = True
             t.sd.location = new_loc
         s.metastore.alter_table(t, old_db, old_name)
@@ -574,50 +615,26 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
                     p.sd.location = t.sd.location + p.sd.location[len(old_loc):]
                     s.metastore.alter_partition(t.db, t.name, partition_name([k.name for k in t.partition_keys], p.values), p)
         return
-    if m := re.match(r"(?is)(add|replace)\s+columns\s*\((.*)\)\s*(cascade|restrict)?\s*$", r):
-        import sqlglot
-
-        from planner.dialect import HiveQL
-
-        schema = sqlglot.parse_one(f"CREATE TABLE __x ({m.group(2)})", read=HiveQL).this
-        cols = _column_defs(schema)
-        if m.group(1).lower() == "add":
-            existing = {c.name.lower() for c in t.all_columns}
-            for c in cols:
-                if c.name.lower() in existing:
-                    raise errors.SemanticException(f"[Error 10036]: Duplicate column name: {c.name}")
-            t.columns.extend(cols)
-        else:
-            t.columns = cols
+    if m := re.match(r"(?is)partition\s+column\s*\(\s*(`[^`]+`|\w+)\s+(.+?)\s*\)\s*$", r):
+        # ALTER TABLE t PARTITION COLUMN (key type): a partition key's type; stored values stay as they are
+        key, typ = unquote(m.group(1)).lower(), _type_text(m.group(2))
+        col = next((k for k in t.partition_keys if k.name.lower() == key), None)
+        if col is None:
+            raise errors.SemanticException(f"[Error 10002]: Invalid column reference {key}")
+        col.type = typ
         s.metastore.alter_table(t)
         return
-    if m := re.match(r"(?is)change\s+(?:column\s+)?`?(\w+)`?\s+`?(\w+)`?\s+(.+?)(?:\s+comment\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))?(\s+first|\s+after\s+`?\w+`?)?\s*(cascade|restrict)?\s*$", r):
-        old, new, typ = m.group(1).lower(), m.group(2), m.group(3)
-        try:
-            typ = str(parse_type(typ))
-        except TypeParseError as e:
-            raise errors.SemanticException(str(e)) from None
-        idx = next((i for i, c in enumerate(t.columns) if c.name.lower() == old), None)
-        if idx is None:
-            raise errors.SemanticException(f"[Error 10002]: Invalid column reference {old}")
-        col = t.columns.pop(idx)
-        col.name, col.type = new, typ
-        if m.group(4):
-            col.comment = unquote(m.group(4))
-        pos = (m.group(5) or "").strip().lower()
-        if pos == "first":
-            t.columns.insert(0, col)
-        elif pos.startswith("after"):
-            after = pos.split()[-1].strip("`")
-            j = next((i for i, c in enumerate(t.columns) if c.name.lower() == after), len(t.columns) - 1)
-            t.columns.insert(j + 1, col)
-        else:
-            t.columns.insert(idx, col)
+    if op := _column_change(r):
+        change, cascade = op
+        old_cols = [Column(c.name, c.type, c.comment) for c in t.columns]
+        t.columns = change(t.columns)
         s.metastore.alter_table(t)
+        if t.is_partitioned:
+            _partition_schemas(s, t, old_cols, change if cascade else None)
         return
     if m := re.match(r"(?is)add\s+(if\s+not\s+exists\s+)?(.*)$", r):
         body = m.group(2)
-        items = re.findall(r"(?is)partition\s*\(((?:[^()'\"]|'[^']*'|\"[^\"]*\")*)\)\s*(?:location\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))?", body)
+        items = re.findall(r"(?is)partition\s*\(" + SPEC_BODY + r"\)\s*(?:location\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))?", body)
         if not items:
             raise errors.ParseException("cannot recognize input near 'add'", 1, 0)
         for spec_s, loc in items:
@@ -625,7 +642,7 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
             add_partition(s, t, values, unquote(loc) if loc else None, bool(m.group(1)))
         return
     if m := re.match(r"(?is)drop\s+(if\s+exists\s+)?(.*?)(\s+purge)?\s*$", r):
-        specs = re.findall(r"(?is)partition\s*\(((?:[^()'\"]|'[^']*'|\"[^\"]*\")*)\)", m.group(2))
+        specs = re.findall(r"(?is)partition\s*\(" + SPEC_BODY + r"\)", m.group(2))
         if not specs:
             raise errors.ParseException("cannot recognize input near 'drop'", 1, 0)
         dropped = []
@@ -643,10 +660,10 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
             s.metastore.drop_partition(t.db, t.name, pname)
             if t.table_type == MANAGED:
                 paths.append(p.sd.location)
-        for path in paths:
-            s.catalog.fs(path).delete(path, recursive=True)
+        for path in paths:  # journaled with the transaction: gone entirely or not at all
+            s.catalog.trash(path)
         return
-    if m := re.match(r"(?is)partition\s*\(((?:[^()'\"]|'[^']*'|\"[^\"]*\")*)\)\s+(.*)$", r):
+    if m := re.match(r"(?is)partition\s*\(" + SPEC_BODY + r"\)\s+(.*)$", r):
         values = full_spec(s, t, parse_spec(m.group(1)))
         keys = [k.name for k in t.partition_keys]
         pname = partition_name(keys, values)
@@ -654,7 +671,7 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
         if p is None:
             raise errors.SemanticException(f"[Error 10006]: Partition not found {pname}")
         sub = m.group(2).strip()
-        if mm := re.match(r"(?is)rename\s+to\s+partition\s*\(((?:[^()'\"]|'[^']*'|\"[^\"]*\")*)\)\s*$", sub):
+        if mm := re.match(r"(?is)rename\s+to\s+partition\s*\(" + SPEC_BODY + r"\)\s*$", sub):
             new_values = full_spec(s, t, parse_spec(mm.group(1)))
             new_name = partition_name(keys, new_values)
             if s.metastore.get_partition(t.db, t.name, new_name) is not None:
@@ -665,7 +682,7 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
                 new_loc = s.catalog.partition_location(t, new_values)
                 fs = s.catalog.fs(old_loc)
                 if fs.exists(old_loc):
-                    fs.rename(old_loc, new_loc)
+                    s.catalog.move(old_loc, new_loc)  # journaled: undone with the transaction
                 p.sd.location = new_loc
             s.metastore.alter_partition(t.db, t.name, pname, p, new_name)
             return
@@ -675,8 +692,8 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
             p.sd = _format_sd(mm.group(1), p.sd)
         elif mm := re.match(r"(?is)set\s+serdeproperties\s*\((.*)\)$", sub):
             p.sd.serde_params.update(_props(mm.group(1)))
-        elif re.match(r"(?is)(change|replace|add)\s+column", sub):
-            _alter(s, t, sub)
+        elif op := _column_change(sub):
+            _alter_partition_columns(s, t, p, pname, op[0])
             return
         else:
             raise errors.NotSupportedError(f"ALTER TABLE ... PARTITION {sub.split()[0]} is not supported")
@@ -719,6 +736,93 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
     raise errors.NotSupportedError(f"ALTER TABLE {r.split()[0] if r else ''} is not supported")
 
 
+# -- column changes -------------------------------------------------------------------------------
+
+
+def _type_text(text: str) -> str:
+    try:
+        return str(parse_type(text))
+    except TypeParseError as e:
+        raise errors.SemanticException(str(e)) from None
+
+
+def _column_change(r: str):
+    """ADD/REPLACE COLUMNS or CHANGE [COLUMN] as (a function over a column list, cascade?), or None."""
+    if m := re.match(r"(?is)(add|replace)\s+columns\s*\((.*)\)\s*(cascade|restrict)?\s*$", r):
+        import sqlglot
+
+        from planner.dialect import HiveQL
+
+        schema = sqlglot.parse_one(f"CREATE TABLE __x ({m.group(2)})", read=HiveQL).this
+        new = _column_defs(schema)
+        add = m.group(1).lower() == "add"
+
+        def add_or_replace(cols: list[Column]) -> list[Column]:
+            if not add:
+                return [Column(c.name, c.type, c.comment) for c in new]
+            existing = {c.name.lower() for c in cols}
+            for c in new:
+                if c.name.lower() in existing:
+                    raise errors.SemanticException(f"[Error 10036]: Duplicate column name: {c.name}")
+            return cols + [Column(c.name, c.type, c.comment) for c in new]
+
+        return add_or_replace, (m.group(3) or "").lower() == "cascade"
+    m = re.match(r"(?is)change\s+(?:column\s+)?(`[^`]+`|\w+)\s+(`[^`]+`|\w+)\s+(.+?)"
+                 r"(?:\s+comment\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"))?"
+                 r"(\s+first|\s+after\s+(?:`[^`]+`|\w+))?\s*(cascade|restrict)?\s*$", r)
+    if not m:
+        return None
+    old, new_name, typ = unquote(m.group(1)).lower(), unquote(m.group(2)), _type_text(m.group(3))
+    comment = unquote(m.group(4)) if m.group(4) else None
+    pos = (m.group(5) or "").strip()
+
+    def change(cols: list[Column]) -> list[Column]:
+        cols = [Column(c.name, c.type, c.comment) for c in cols]
+        idx = next((i for i, c in enumerate(cols) if c.name.lower() == old), None)
+        if idx is None:
+            raise errors.SemanticException(f"[Error 10002]: Invalid column reference {old}")
+        col = cols.pop(idx)
+        col.name, col.type = new_name, typ
+        if comment is not None:
+            col.comment = comment
+        if pos.lower() == "first":
+            cols.insert(0, col)
+        elif pos.lower().startswith("after"):
+            after = unquote(pos.split(None, 1)[1].strip()).lower()
+            j = next((i for i, c in enumerate(cols) if c.name.lower() == after), len(cols) - 1)
+            cols.insert(j + 1, col)
+        else:
+            cols.insert(idx, col)
+        return cols
+
+    return change, (m.group(6) or "").lower() == "cascade"
+
+
+def _partition_schemas(s: "Session", t: Table, old_cols: list[Column], cascade) -> None:
+    """After a table's columns changed: without CASCADE every partition keeps the schema it had
+    (its data stays read as written); with CASCADE the same change applies to each partition's."""
+    keys = [k.name for k in t.partition_keys]
+    now = [(c.name, c.type) for c in t.columns]
+    for p in s.metastore.list_partitions(t.db, t.name):
+        before = [Column(n, ty) for n, ty in p.sd.cols] if p.sd.cols is not None else old_cols
+        if cascade is not None:
+            after = [(c.name, c.type) for c in cascade(before)]
+        else:
+            after = [(c.name, c.type) for c in before]
+        cols = None if after == now else after
+        if cols != p.sd.cols:
+            p.sd.cols = cols
+            s.metastore.alter_partition(t.db, t.name, partition_name(keys, p.values), p)
+
+
+def _alter_partition_columns(s: "Session", t: Table, p: Partition, pname: str, change) -> None:
+    """ALTER TABLE t PARTITION (...) ADD/REPLACE/CHANGE COLUMNS: that partition's schema only."""
+    before = [Column(n, ty) for n, ty in p.sd.cols] if p.sd.cols is not None else t.columns
+    after = [(c.name, c.type) for c in change(before)]
+    p.sd.cols = None if after == [(c.name, c.type) for c in t.columns] else after
+    s.metastore.alter_partition(t.db, t.name, pname, p)
+
+
 def _format_sd(name: str, sd: StorageDescriptor) -> StorageDescriptor:
     name = name.lower()
     if name in UNSUPPORTED_FORMATS:
@@ -736,7 +840,7 @@ def _format_sd(name: str, sd: StorageDescriptor) -> StorageDescriptor:
 
 
 def cmd_truncate(s: "Session", text: str, _second: str) -> "Result":
-    m = re.match(r"(?is)\s*truncate\s+table\s+([\w.`]+)\s*(partition\s*\((.*)\))?\s*$", text)
+    m = re.match(r"(?is)\s*truncate\s+table\s+(" + TABLE_NAME + r")\s*(partition\s*\((.*)\))?\s*$", text)
     if not m:
         raise errors.ParseException("cannot recognize input near 'truncate'", 1, 0)
     with s.metastore.transaction():
@@ -749,18 +853,19 @@ def cmd_truncate(s: "Session", text: str, _second: str) -> "Result":
             locations = [p.sd.location for p in s.metastore.list_partitions(t.db, t.name)]
         else:
             locations = [t.sd.location]
-    for loc in locations:
-        fs = s.catalog.fs(loc)
-        if fs.exists(loc):
-            for child in fs.list(loc):
-                fs.delete(child.path, recursive=True)
+        for loc in locations:  # journaled with the transaction: all files go, or none
+            fs = s.catalog.fs(loc)
+            if fs.exists(loc):
+                for child in fs.list(loc):
+                    if not child.path.rstrip("/").rsplit("/", 1)[-1].startswith(".hive-"):
+                        s.catalog.trash(child.path)
     return _ok()
 
 
 def cmd_msck(s: "Session", text: str, _second: str) -> "Result":
     from hiveish.session import Result
 
-    m = re.match(r"(?is)\s*msck\s+(repair\s+)?table\s+([\w.`]+)(?:\s+(add|drop|sync)\s+partitions)?\s*$", text)
+    m = re.match(r"(?is)\s*msck\s+(repair\s+)?table\s+(" + TABLE_NAME + r")(?:\s+(add|drop|sync)\s+partitions)?\s*$", text)
     if not m:
         raise errors.ParseException("cannot recognize input near 'msck'", 1, 0)
     repair = bool(m.group(1))

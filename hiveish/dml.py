@@ -23,11 +23,21 @@ from sqlglot import exp
 from catalog.catalog import absolute_location, is_hidden
 from catalog.formats.writers import write_file
 from catalog.fs import scheme_of
+from catalog.journal import kill_point
 from catalog.model import Partition, StorageDescriptor, Table
 from catalog.paths import partition_name
 from catalog.types import parse_type
 from hiveish import errors
-from hiveish.ddl import _ok, full_spec, get_table, normalize_value, parse_spec, storage_from_properties, unquote
+from hiveish.ddl import (
+    TABLE_NAME,
+    _ok,
+    full_spec,
+    get_table,
+    normalize_value,
+    parse_spec,
+    storage_from_properties,
+    unquote,
+)
 from planner.translate import hive_cast_sql
 
 if TYPE_CHECKING:
@@ -100,6 +110,12 @@ def dynamic_value(v, typ: str, default_name: str) -> str:
 # -- staging ----------------------------------------------------------------------------------
 
 
+# session settings the RCFile writer follows (compression, row group size)
+_WRITER_SETTINGS = ("hive.exec.compress.output", "mapreduce.output.fileoutputformat.compress.codec",
+                    "mapred.output.compression.codec", "hive.io.rcfile.record.interval",
+                    "hive.io.rcfile.record.buffer.size")
+
+
 def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa.Schema, data_types: list[str],
                  dyn_keys: list[tuple[str, str]], static_values: list[str] | None) -> None:
     """Write the query's batches into staged files, split by dynamic partition values."""
@@ -108,13 +124,14 @@ def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa
                "orc.compress": s.settings.get("orc.compress") or "ZLIB"}
     if table is not None:
         options.update({k: v for k, v in table.params.items() if k in ("parquet.compression", "orc.compress")})
+    options.update({k: v for k in _WRITER_SETTINGS if (v := s.settings.get(k)) is not None})
     ndata = len(data_types)
     data_schema = pa.schema(list(schema)[:ndata])
     if not dyn_keys:
         target = _target_for(s, pending, static_values)
         fs = s.catalog.fs(pending.staging)
         staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}"
-        fs.mkdirs(pending.staging)
+        _make_staging(s, pending)
 
         def data_batches():
             for b in result_batches:
@@ -123,6 +140,7 @@ def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa
         pending.rows += write_file(fs, staged, target.sd.format, target.sd.serde, target.sd.serde_params,
                                    data_schema, data_types, data_batches(), options)
         target.staged.append(staged)
+        kill_point("staged")
         return
     # dynamic partitions: group rows by the partition column values
     default_name = s.settings.get("hive.exec.default.partition.name") or "__HIVE_DEFAULT_PARTITION__"
@@ -138,7 +156,7 @@ def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa
         raise errors.ExecutionError(f"Number of dynamic partitions created is {len(groups)}, which is more than {limit}")
     data = table_rows.select(list(range(ndata)))
     fs = s.catalog.fs(pending.staging)
-    fs.mkdirs(pending.staging)
+    _make_staging(s, pending)
     for combo, idx in groups.items():
         values = list(static_values or []) + list(combo)
         target = _target_for(s, pending, values)
@@ -147,6 +165,7 @@ def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa
         pending.rows += write_file(fs, staged, target.sd.format, target.sd.serde, target.sd.serde_params,
                                    data_schema, data_types, part.to_batches(), options)
         target.staged.append(staged)
+        kill_point("staged")
 
 
 def _target_for(s: "Session", pending: PendingWrite, values: list[str] | None) -> Target:
@@ -175,73 +194,66 @@ def _target_for(s: "Session", pending: PendingWrite, values: list[str] | None) -
 def commit(s: "Session", pendings: list[PendingWrite], file_name=_output_name) -> None:
     """Move staged files into place and record new partitions, all or nothing.
 
+    Every rename goes through the commit journal of the statement's metastore transaction
+    (catalog/journal.py): a failure, or a crash before COMMIT, renames everything back; after
+    COMMIT only the staging directories (holding the replaced files) remain to delete.
     `file_name(existing names, staged path)` names each file in its target directory.
     """
-    moved: list[tuple[str, str]] = []  # (from, to) renames done, to undo on failure
-    trash: list[str] = []
     try:
         with s.metastore.transaction():
             for pw in pendings:
                 table = pw.table
+                s.catalog.delete_after_commit(pw.staging)
                 if pw.overwrite and table is not None and table.is_partitioned and pw.static_values is not None \
                         and len(pw.static_values) == len(table.partition_keys):
                     _target_for(s, pw, pw.static_values)
-                for name, target in pw.targets.items():
+                for i, (name, target) in enumerate(pw.targets.items()):
                     fs = s.catalog.fs(target.location)
                     fs.mkdirs(target.location)
                     if pw.overwrite:
-                        old_dir = f"{pw.staging}/.old_{len(trash)}"
+                        old_dir = f"{pw.staging}/.old_{i}"
                         fs.mkdirs(old_dir)
-                        trash.append(old_dir)
                         for child in fs.list(target.location):
                             base = child.path.rsplit("/", 1)[-1]
                             if child.path.rstrip("/") == pw.staging.rstrip("/") or base.startswith(".hive-staging"):
                                 continue
-                            dest = f"{old_dir}/{base}"
-                            fs.rename(child.path, dest)
-                            moved.append((child.path, dest))
+                            s.catalog.move(child.path, f"{old_dir}/{base}")
                     existing = {c.path.rsplit("/", 1)[-1] for c in fs.list(target.location)}
                     for staged in target.staged:
                         fname = file_name(existing, staged)
                         existing.add(fname)
-                        dest = f"{target.location}/{fname}"
-                        fs.rename(staged, dest)
-                        moved.append((staged, dest))
+                        s.catalog.move(staged, f"{target.location}/{fname}")
                     if table is not None and table.is_partitioned and target.partition_values is not None:
                         if s.metastore.get_partition(table.db, table.name, name) is None:
                             s.metastore.add_partition(table.db, table.name, name,
                                                       Partition(target.partition_values, target.sd, {}, int(time.time())))
-    except BaseException as e:
-        stranded = []
-        for src, dst in reversed(moved):
-            try:
-                s.catalog.fs(dst).rename(dst, src)
-            except Exception:
-                stranded.append(dst)
-        if stranded:
-            # a remote store that failed mid-commit may refuse the undo too: never delete the
-            # staging directories then, they hold the table's previous files
+    except BaseException:
+        if s.metastore.journal.stranded:
+            # a remote store refused the undo: the staging directories hold the table's previous
+            # files, and the journal kept for the next session start names them
             for pw in pendings:
                 pw.keep_staging = True
-            if not isinstance(e, Exception):  # KeyboardInterrupt and the like go through as they are
-                raise
-            where = ", ".join(sorted({pw.staging for pw in pendings}))
-            raise errors.ExecutionError(
-                f"{e}; the commit could not be undone for {len(stranded)} file(s), which are kept "
-                f"under {where} (e.g. {stranded[0]})") from e
         raise
-    finally:
-        discard(s, pendings)
 
 
 def discard(s: "Session", pendings: list[PendingWrite]) -> None:
+    """Remove the staging directories; inside an open transaction, when it ends (its undo may need them)."""
     for pw in pendings:
         if pw.keep_staging:
+            continue
+        if s.metastore.in_transaction:
+            s.catalog.delete_after_commit(pw.staging)
             continue
         try:
             s.catalog.fs(pw.staging).delete(pw.staging, recursive=True)
         except Exception:
             pass
+
+
+def _make_staging(s: "Session", pw: PendingWrite) -> None:
+    """Create the staging directory, registered first so a later session removes it if this one dies."""
+    s.metastore.journal.register_staging(pw.staging)
+    s.catalog.fs(pw.staging).mkdirs(pw.staging)
 
 
 # -- INSERT -------------------------------------------------------------------------------------------
@@ -345,7 +357,7 @@ def _stage_insert(s: "Session", ins: exp.Insert, query: exp.Expression, text: st
     if isinstance(target, exp.Directory):
         pw = _directory_target(s, ins)
         plan = s.plan(query, text)
-        running = s.executor.run(plan)
+        running = s.run_plan(plan)
         types = [str(_hive_type_from_arrow(f.type)) for f in running.schema]
         _staged_or_discarded(s, pw, lambda: stage_result(s, pw, running.batches(), running.schema, types, [], None))
         return pw
@@ -411,10 +423,9 @@ def _stage_insert(s: "Session", ins: exp.Insert, query: exp.Expression, text: st
     aliases = ", ".join(f'"c{i}"' for i in range(len(src_types)))
     out_names = [c.name for c in data_cols] + [k for k, _ in dyn_keys]
     selects = ", ".join(f'{e} AS "{n}"' for e, n in zip(exprs, out_names))
-    plan.sql = f"SELECT {selects} FROM ({plan.sql}) AS __q({aliases})"
     pw = PendingWrite(table=table, overwrite=bool(ins.args.get("overwrite")), staging=_staging_dir(table.sd.location),
                       static_values=static_values)
-    running = s.executor.run(plan)
+    running = s.run_plan(plan, lambda query: f"SELECT {selects} FROM ({query}) AS __q({aliases})")
     _staged_or_discarded(s, pw, lambda: stage_result(s, pw, running.batches(), running.schema,
                                                      [c.type for c in data_cols], dyn_keys, static_values))
     return pw
@@ -445,7 +456,7 @@ def create_table_as(s: "Session", table: Table, query: exp.Expression, text: str
     if table.is_partitioned:
         raise errors.SemanticException("[Error 10068]: CREATE-TABLE-AS-SELECT does not support partitioning in the target table")
     plan = s.plan(query, text)
-    running = s.executor.run(plan)
+    running = s.run_plan(plan)
     names = plan.column_names if len(plan.column_names) == len(running.schema) else running.schema.names
     table.columns = [Column(n if n else f"_c{i}", str(_hive_type_from_arrow(f.type)))
                      for i, (n, f) in enumerate(zip(names, running.schema))]
@@ -480,7 +491,7 @@ def _conform(col: pa.Array, typ: pa.DataType) -> pa.Array:
 
 
 _LOAD = re.compile(r"(?is)\s*load\s+data\s+(local\s+)?inpath\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\s+"
-                   r"(overwrite\s+)?into\s+table\s+([\w.`]+)\s*(?:partition\s*\((.*)\))?\s*"
+                   r"(overwrite\s+)?into\s+table\s+(" + TABLE_NAME + r")\s*(?:partition\s*\((.*)\))?\s*"
                    r"(?:inputformat\s+.*)?$")
 
 
@@ -513,8 +524,8 @@ def cmd_load(s: "Session", text: str, _second: str) -> "Result":
     pw = PendingWrite(table=table, overwrite=overwrite, staging=_staging_dir(table.sd.location), static_values=values)
     target = _target_for(s, pw, values)
     fs = s.catalog.fs(pw.staging)
-    fs.mkdirs(pw.staging)
-    moved: list[tuple[str, str]] = []  # (source, staged) renamed within one filesystem
+    _make_staging(s, pw)
+    renames: list[tuple[str, str]] = []  # (source, staged) within one filesystem, done in the commit
     copied: list[str] = []  # sources copied from another filesystem, removed once committed
     try:
         for i, f in enumerate(files):
@@ -522,19 +533,17 @@ def cmd_load(s: "Session", text: str, _second: str) -> "Result":
             if local:
                 fs.copy_from_local(f, staged)
             elif src_fs is fs:  # LOAD DATA INPATH moves within one filesystem by rename
-                src_fs.rename(f, staged)
-                moved.append((f, staged))
+                renames.append((f, staged))
             else:  # across filesystems (local <-> HDFS, another namenode): copy, then delete after commit
                 _copy_across(src_fs, f, fs, staged)
                 copied.append(f)
             target.staged.append(staged)
-        commit(s, [pw], file_name=_loaded_name)
+        # the user's files move in the same journaled transaction: a failure or crash gives them back
+        with s.metastore.transaction():
+            for f, staged in renames:
+                s.catalog.move(f, staged)
+            commit(s, [pw], file_name=_loaded_name)
     except BaseException:
-        for f, staged in reversed(moved):  # a failed LOAD gives the user's files back
-            try:
-                src_fs.rename(staged, f)
-            except Exception:
-                continue
         discard(s, [pw])
         raise
     for f in copied:

@@ -33,7 +33,11 @@ def _system_time_zone() -> str:
 SETTINGS: tuple[Setting, ...] = (
     Setting("hive.metastore.warehouse.dir", "", "Root directory of managed tables (the warehouse)."),
     Setting("hiveish.metastore", "", "Path of the embedded SQLite metastore file."),
-    Setting("hive.execution.engine", "auto", "Engine for queries: arrow, mr, or auto (chosen per query)."),
+    Setting("hive.execution.engine", "auto",
+            "Engine for queries: arrow, mr, or auto (MapReduce when the plan lowers and its input exceeds "
+            "hiveish.auto.mr.inputbytes; EXPLAIN says which and why)."),
+    Setting("hiveish.auto.mr.inputbytes", str(10 * 1024 ** 3),
+            "With hive.execution.engine=auto, queries reading more bytes than this run as MapReduce jobs."),
     Setting("hive.local.time.zone", "", "Session time zone (default: the system's)."),
     Setting("hive.exec.dynamic.partition", "true", "Allow dynamic partition inserts."),
     Setting("hive.exec.dynamic.partition.mode", "strict",
@@ -62,7 +66,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hive.mapjoin.smalltable.filesize", "25000000", "Largest table (bytes) broadcast by hive.auto.convert.join."),
     Setting("hiveish.mapreduce.inprocess", "false", "Run MapReduce tasks in-process (debugging) instead of a pool."),
     Setting("hiveish.mapreduce.workers", "0", "Worker processes of the local MapReduce runner (0 = one per core)."),
+    Setting("mapreduce.map.memory.mb", "1024", "Memory limit (MB) of each map task's DuckDB; beyond it DuckDB spills."),
+    Setting("mapreduce.reduce.memory.mb", "1024",
+            "Memory limit (MB) of each reduce task's DuckDB; beyond it DuckDB spills to the local dir."),
+    Setting("hiveish.jobs.history.size", "100", "MapReduce jobs kept for SHOW JOBS / DESCRIBE JOB per session."),
+    Setting("hiveish.mapreduce.cancel.grace.ms", "1000",
+            "After a cancel, how long running task attempts get to stop before their workers are killed."),
+    Setting("hiveish.mapreduce.runner", "local", "Where MapReduce tasks run: local (process pool) or dask (a Dask cluster)."),
+    Setting("hiveish.dask.scheduler", "", "Dask scheduler address (tcp://host:8786); empty starts a local Dask cluster."),
+    Setting("hiveish.dask.timeout", "10", "Seconds to wait for the Dask scheduler to answer a connection."),
     Setting("hiveish.result.batch.size", "65536", "Rows per Arrow record batch streamed to clients."),
+    Setting("hive.query.timeout.seconds", "0",
+            "Cancel a statement (its streamed rows included) that runs longer than this many seconds; 0 = no limit."),
+    Setting("hiveish.memory.limit", "",
+            "Memory limit of the Arrow engine's DuckDB (e.g. 2GB, 60%); a query needing more fails with an "
+            "out-of-memory error. Empty: DuckDB's default (80% of RAM)."),
     Setting("hiveish.threads", "0", "DuckDB threads for the Arrow engine (0 = all cores)."),
 )
 KNOWN: dict[str, Setting] = {s.name: s for s in SETTINGS}

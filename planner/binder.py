@@ -6,6 +6,7 @@ opened, and hands the tree to `translate` for Hive's semantics over DuckDB.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Protocol
 
 from sqlglot import exp
@@ -16,9 +17,13 @@ from catalog.paths import DEFAULT_PARTITION_NAME
 from catalog.types import parse_type
 from hiveish.errors import SemanticException, TableNotFound
 from planner import translate
+from planner.dialect import PTFCall
 from planner.plan import QueryPlan, ScanNode
+from planner.regex_columns import expand_regex_columns
 
 MAX_VIEW_DEPTH = 32
+# table properties a session may also set (`set parquet.column.index.access=true`); the table's own win
+READER_SETTINGS = ("parquet.column.index.access",)
 
 
 class CatalogView(Protocol):
@@ -65,12 +70,15 @@ class Binder:
     def plan_query(self, tree: exp.Expression, hive_sql: str = "") -> QueryPlan:
         tree = tree.copy()
         tree = self._bind_tables(tree, set(), 0)
+        if self.setting("hive.support.quoted.identifiers") == "none":
+            expand_regex_columns(tree, {s.name: [c for c, _ in s.columns] for s in self.scans})
         for select in tree.find_all(exp.Select):
             translate.name_outputs(select)
-        schema = {s.name: {c: parse_type(t).to_duckdb() for c, t in s.columns} for s in self.scans}
+        schema = {s.name: {_schema_key(c): _typing_name(t) for c, t in s.columns} for s in self.scans}
         names = _output_names(tree)
+        types = _output_hive_types(tree)
         sql = translate.to_duckdb(tree, schema)
-        return QueryPlan(sql=sql, scans=self.scans, column_names=names, hive_sql=hive_sql)
+        return QueryPlan(sql=sql, scans=self.scans, column_names=names, column_types=types, hive_sql=hive_sql)
 
     # -- tables and views -------------------------------------------------------------------
     def resolve(self, table: exp.Table) -> Table:
@@ -85,6 +93,9 @@ class Binder:
     def _bind_tables(self, tree: exp.Expression, ctes: set[str], depth: int) -> exp.Expression:
         if depth > MAX_VIEW_DEPTH:
             raise SemanticException("Recursive view definition or views nested too deep")
+        tree = _expand_ptfs(tree)
+        for with_ in tree.find_all(exp.With):
+            _order_ctes(with_)
         ctes = set(ctes) | {c.alias.lower() for c in tree.find_all(exp.CTE)}
         for table in list(tree.find_all(exp.Table)):
             if not table.name or isinstance(table.parent, (exp.Create, exp.Insert)):
@@ -117,7 +128,7 @@ class Binder:
             self.current_db = saved
         for select in body.find_all(exp.Select):
             translate.name_outputs(select)
-        cols = [exp.to_identifier(c.name, quoted=True) for c in view.columns]
+        cols = [exp.to_identifier(c.name, quoted=True) for c in view.all_columns]
         return exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True),
                                                            columns=cols))
 
@@ -138,10 +149,15 @@ class Binder:
                 consts = []
                 for k, v in zip(t.partition_keys, p.values):
                     if needed is None or k.name.lower() in needed:
-                        consts.append((k.name, None if v == DEFAULT_PARTITION_NAME else v, k.type))
+                        consts.append((k.name, _partition_value(v, k.type), k.type))
                 scan.sources.append(self.catalog.file_scan(t, p.sd, data_cols, consts))
         else:
             scan.sources.append(self.catalog.file_scan(t, t.sd, data_cols, []))
+        for src in scan.sources:  # reader settings a session may set for every table (Hive's job conf)
+            for key in READER_SETTINGS:
+                value = self.setting(key)
+                if value is not None and key not in src.table_params:
+                    src.table_params[key] = value
         sample = node.args.get("sample")
         if sample is not None and sample.args.get("bucket_numerator") is not None:
             fld = sample.args.get("bucket_field")
@@ -214,7 +230,8 @@ class Binder:
             col.set("table", None)
         rows = []
         for i, p in enumerate(parts):
-            vals = [sql_str(v) if v != DEFAULT_PARTITION_NAME else "NULL" for v in p.values]
+            vals = ["NULL" if v is None else sql_str(v)
+                    for v in (_partition_value(v, k.type) for v, k in zip(p.values, t.partition_keys))]
             rows.append(f"({i}, {', '.join(vals)})")
         col_defs = ", ".join(f'TRY_CAST("k{j}" AS {parse_type(k.type).to_duckdb()}) AS "{k.name}"'
                              for j, k in enumerate(t.partition_keys))
@@ -251,6 +268,117 @@ class Binder:
             else:
                 return None
         return names
+
+
+# Hive's identity PTFs: their rows are their input's, whatever the partitioning and order
+NOOP_PTFS = {"noop", "noopwithmap", "noopstreaming", "noopwithmapstreaming"}
+
+
+def _expand_ptfs(tree: exp.Expression) -> exp.Expression:
+    """Replace each PTF call in FROM by what it computes (innermost first)."""
+    while True:
+        calls = [c for c in tree.find_all(PTFCall) if c.find(PTFCall, bfs=False) is c
+                 and not any(isinstance(x, PTFCall) for x in c.args["source"].walk())]
+        if not calls:
+            return tree
+        for call in calls:
+            name = call.name.lower()
+            if name not in NOOP_PTFS:
+                raise SemanticException(f"[Error 10011]: Invalid function {call.name}")
+            source = call.args["source"]
+            alias = call.alias or source.alias_or_name
+            body = exp.select("*").from_(source.copy())
+            sub = exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+            if call is tree:
+                return sub
+            call.replace(sub)
+
+
+def _partition_value(value: str, hive_type: str) -> str | None:
+    """A partition's value as its rows see it: in the default partition a string-typed key reads
+    Hive's default partition name itself (`where p = '__HIVE_DEFAULT_PARTITION__'` finds it),
+    any other type NULL."""
+    if value == DEFAULT_PARTITION_NAME and not parse_type(hive_type).is_string:
+        return None
+    return value
+
+
+_YEAR_MONTH_UNITS = {"YEAR", "YEARS", "MONTH", "MONTHS"}
+
+
+def _year_month(e: exp.Expression) -> bool:
+    """Whether a Hive expression is an INTERVAL YEAR TO MONTH (DuckDB has one INTERVAL type, so the
+    result's Arrow type cannot tell it from a day-time interval)."""
+    while isinstance(e, (exp.Alias, exp.Paren, exp.Neg)):
+        e = e.this
+    if isinstance(e, exp.Interval):
+        unit = e.args.get("unit")
+        if isinstance(unit, exp.IntervalSpan):
+            return unit.this.name.upper() == "YEAR" and unit.expression.name.upper() == "MONTH"
+        return unit is not None and unit.name.upper() in _YEAR_MONTH_UNITS
+    if isinstance(e, exp.Anonymous):
+        return e.name.lower() == "interval_year_month"
+    if isinstance(e, (exp.Cast, exp.TryCast)):
+        to = e.args.get("to")
+        unit = to.this.args.get("unit") if to is not None and isinstance(to.this, exp.Interval) else None
+        return isinstance(unit, exp.IntervalSpan) and unit.this.name.upper() == "YEAR"
+    if isinstance(e, (exp.Add, exp.Sub)):
+        return _year_month(e.this) and _year_month(e.expression)
+    return False
+
+
+def _output_hive_types(tree: exp.Expression) -> list[str | None]:
+    """Result column types the executor's Arrow types cannot carry (None: take the Arrow type's)."""
+    while isinstance(tree, exp.SetOperation):
+        tree = tree.this
+    if not isinstance(tree, exp.Select):
+        return []
+    return ["interval_year_month" if _year_month(e) else None for e in tree.expressions]
+
+
+def _typing_name(hive_type: str) -> "str | exp.DataType":
+    """A column's type for annotating the query: DuckDB's, except CHAR(n) stays CHAR (DuckDB stores it
+    as VARCHAR, but Hive compares CHAR values without their trailing pad). Built dialect-free: read as
+    DuckDB, `CHAR(n)` would already be TEXT."""
+    t = parse_type(hive_type)
+    if t.name == "char" and t.params:
+        return exp.DataType.build(f"CHAR({t.params[0]})")
+    return t.to_duckdb()
+
+
+def _schema_key(name: str) -> str:
+    """A column name as sqlglot's schema reads it: names that are not plain words go quoted,
+    else sqlglot would parse (and trim) them, e.g. Hive's backquoted ` left`."""
+    return name if re.fullmatch(r"\w+", name) else '"' + name.replace('"', '""') + '"'
+
+
+def _order_ctes(with_: exp.With) -> None:
+    """Hive lets a CTE name any other CTE of its WITH, even one defined after it: put each after those it reads."""
+    ctes = list(with_.expressions)
+    names = {c.alias.lower(): c for c in ctes}
+    if len(names) < 2:
+        return
+    deps = {c.alias.lower(): {t.name.lower() for t in c.this.find_all(exp.Table)
+                              if not t.db and t.name.lower() in names and t.name.lower() != c.alias.lower()}
+            for c in ctes}
+    ordered: list[exp.CTE] = []
+    done: set[str] = set()
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done or name in visiting:  # a cycle stays as written (and fails as DuckDB reports it)
+            return
+        visiting.add(name)
+        for d in sorted(deps[name], key=lambda n: ctes.index(names[n])):
+            visit(d)
+        visiting.discard(name)
+        done.add(name)
+        ordered.append(names[name])
+
+    for c in ctes:
+        visit(c.alias.lower())
+    if ordered != ctes:
+        with_.set("expressions", ordered)
 
 
 def _output_names(tree: exp.Expression) -> list[str]:

@@ -17,6 +17,25 @@ Rewrite = Callable[[list[exp.Expression], exp.Expression], exp.Expression]
 
 
 @dataclass(frozen=True)
+class PythonUdf:
+    """A function DuckDB lacks, evaluated by a vectorized Python function over Arrow arrays.
+
+    Declared here as data; every executor connection registers it under `name`
+    (see `executors.arrow`), so both engines call the same implementation.
+    """
+    name: str  # the DuckDB function name rewrites call
+    impl: str  # "module:function" taking pyarrow arrays, returning one array
+    params: tuple[str, ...]  # DuckDB parameter types
+    returns: str  # DuckDB result type
+
+    def load(self) -> Callable:
+        import importlib
+
+        module, _, attr = self.impl.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True)
 class Function:
     name: str
     usage: str
@@ -25,14 +44,19 @@ class Function:
     kind: str = "scalar"  # scalar | aggregate | table | window
     returns: str | None = None  # DuckDB type of the rewrite's result, when fixed
     typed: bool = False  # the rewrite runs after type annotation and may read `arg.type`
+    udfs: tuple[PythonUdf, ...] = ()  # Python UDFs the rewrite calls (kind "python" functions)
 
 
 REGISTRY: dict[str, Function] = {}
+UDFS: dict[str, PythonUdf] = {}  # by DuckDB name: what each executor connection registers
 
 
 def register(name: str, usage: str, extended: str = "", kind: str = "scalar",
-             rewrite: Rewrite | None = None, returns: str | None = None, typed: bool = False) -> None:
-    REGISTRY[name] = Function(name, usage, extended, rewrite, kind, returns, typed)
+             rewrite: Rewrite | None = None, returns: str | None = None, typed: bool = False,
+             udfs: tuple[PythonUdf, ...] = ()) -> None:
+    REGISTRY[name] = Function(name, usage, extended, rewrite, kind, returns, typed, udfs)
+    for u in udfs:
+        UDFS[u.name] = u
 
 
 def call(name: str, *args: exp.Expression) -> exp.Expression:
@@ -42,6 +66,13 @@ def call(name: str, *args: exp.Expression) -> exp.Expression:
 def native(name: str, *args: exp.Expression) -> exp.Expression:
     """A call of DuckDB's own function `name`, never rewritten again even if Hive has one of that name."""
     node = exp.Anonymous(this=name, expressions=list(args))
+    node.meta["hive_native"] = True
+    return node
+
+
+def native_cast(e: exp.Expression, to: str) -> exp.Expression:
+    """DuckDB's own CAST, left alone by Hive's cast rewrites (e.g. a double's shortest digits as text)."""
+    node = exp.Cast(this=e, to=exp.DataType.build(to, dialect="duckdb"))
     node.meta["hive_native"] = True
     return node
 
@@ -403,7 +434,8 @@ MACROS.extend([
     " - length(ltrim(split_part(s, '.', 2), '0')) + 1) AS VARCHAR) END",
     "CREATE OR REPLACE MACRO hive_sci_digits(d) AS left(d, 1) || '.' || CASE WHEN length(d) > 1 THEN substr(d, 2) ELSE '0' END",
     "CREATE OR REPLACE MACRO hive_double_str(x) AS CASE WHEN x IS NULL THEN NULL WHEN isnan(x) THEN 'NaN'"
-    " WHEN isinf(x) THEN CASE WHEN x > 0 THEN 'Infinity' ELSE '-Infinity' END WHEN x = 0 THEN '0.0'"
+    " WHEN isinf(x) THEN CASE WHEN x > 0 THEN 'Infinity' ELSE '-Infinity' END"
+    " WHEN x = 0 THEN CASE WHEN starts_with(CAST(x AS VARCHAR), '-') THEN '-0.0' ELSE '0.0' END"
     " WHEN abs(x) >= 0.001 AND abs(x) < 10000000 THEN CAST(x AS VARCHAR)"
     " ELSE CASE WHEN x < 0 THEN '-' ELSE '' END || hive_sci(CAST(abs(x) AS VARCHAR)) END",
 ])
@@ -758,13 +790,6 @@ def _mask_n(which: str) -> Rewrite:
     return build
 
 
-def _sha2(args, _node):
-    a, bits = args[0], args[1]
-    if type_of(a) not in (_T.BINARY, _T.VARBINARY, _T.BLOB):
-        a = exp.Cast(this=a, to=exp.DataType.build("VARCHAR"))
-    return template("CASE WHEN __y IN (0, 256) THEN sha256(__x) END", a, bits)
-
-
 def _hash_one(a: exp.Expression) -> exp.Expression:
     """Hive's ObjectInspectorUtils.hashCode of one value (Java hashCode semantics)."""
     t = type_of(a)
@@ -785,6 +810,16 @@ def _hash_one(a: exp.Expression) -> exp.Expression:
     else:
         body = call("hive_hash_bytes", template("encode(CAST(__x AS VARCHAR))", a))
     return template("coalesce(__y, 0)", a, body)
+
+
+def bucket_hash_sql(column_sql: str, duck_type: str) -> str:
+    """DuckDB SQL of Hive's bucketing hash of a column (ObjectInspectorUtils.hashCode, as hash() computes it),
+    for TABLESAMPLE(BUCKET x OUT OF y ON col): the row is in bucket (hash & MAX_INT) % y."""
+    import sqlglot
+
+    col = sqlglot.parse_one(column_sql, read="duckdb")
+    col.type = exp.DataType.build(duck_type, dialect="duckdb")
+    return _hash_one(col).sql("duckdb")
 
 
 def _hash(args, _node):
@@ -851,6 +886,22 @@ def _int_literal(e: exp.Expression) -> int | None:
     return None
 
 
+def _percentile_approx(args, _node):
+    """percentile_approx(x, p [, B]) is a DOUBLE (or array<double>) for any numeric x; the accuracy B is
+    DuckDB's to choose (t-digest), so only the value type and NULL rules follow Hive's histogram."""
+    if len(args) < 2:
+        from hiveish.errors import SemanticException
+
+        raise SemanticException("Invalid number of arguments: percentile_approx(expr, pc, [nb])")
+    x = exp.Cast(this=args[0], to=exp.DataType.build("DOUBLE"))
+    pc = args[1]
+    if isinstance(pc, (exp.Array, exp.Anonymous)) and (isinstance(pc, exp.Array) or pc.name.lower() == "array"):
+        pc = exp.Array(expressions=[exp.Cast(this=e, to=exp.DataType.build("FLOAT")) for e in pc.expressions])
+    else:
+        pc = exp.Cast(this=pc, to=exp.DataType.build("FLOAT"))
+    return native("approx_quantile", x, pc)
+
+
 def _percentile(args, _node):
     """Exact percentile(s) of an integral column, interpolated linearly, as DOUBLE."""
     x = exp.Cast(this=args[0], to=exp.DataType.build("DOUBLE"))
@@ -864,6 +915,10 @@ def _percentile(args, _node):
 
 
 MACROS.extend([
+    # TimestampWritable.getDouble: whole seconds plus the fraction, each exact before the one addition
+    "CREATE OR REPLACE MACRO hive_ts_seconds(t) AS CAST(floor(epoch_us(CAST(t AS TIMESTAMPTZ)) / 1000000.0) AS BIGINT)",
+    "CREATE OR REPLACE MACRO hive_ts_double(t) AS CAST(hive_ts_seconds(t) AS DOUBLE)"
+    " + CAST(epoch_us(CAST(t AS TIMESTAMPTZ)) - hive_ts_seconds(t) * 1000000 AS DOUBLE) / 1000000.0",
     # HiveIntervalYearMonth.valueOf: [+|-]y-m
     "CREATE OR REPLACE MACRO hive_interval_ym(s) AS CASE WHEN regexp_full_match(trim(s), '[+-]?[0-9]+-[0-9]+') THEN"
     " to_months(CAST(CASE WHEN starts_with(trim(s), '-') THEN -1 ELSE 1 END * ("
@@ -900,6 +955,10 @@ def _register_more() -> None:
       returns="INTERVAL")
     r("percentile", "percentile(expr, pc) - Returns the percentile(s) of expr at pc (range: [0,1]).pc can be a "
       "double or double array", kind="aggregate", rewrite=_percentile)
+    r("percentile_approx", "percentile_approx(expr, pc, [nb]) - For very large data, computes an approximate "
+      "percentile value from a histogram, using the optional argument [nb] as the number of histogram bins to use. "
+      "A higher value of nb results in a more accurate approximation, at the cost of higher memory usage.",
+      kind="aggregate", rewrite=_percentile_approx)
     r("round", "round(x[, d]) - round x to d decimal places", rewrite=_round, typed=True)
     r("e", "e() - returns E", rewrite=_e, returns="DOUBLE")
     r("pi", "pi() - returns pi")
@@ -932,8 +991,6 @@ def _register_more() -> None:
       returns="VARCHAR")
     r("substring_index", "substring_index(str, delim, count) - Returns the substring from string str before "
       "count occurrences of the delimiter delim.", rewrite=_rename("hive_substring_index"), returns="VARCHAR")
-    r("sha2", "sha2(string/binary, len) - Calculates the SHA-2 family of hash functions (SHA-224, SHA-256, "
-      "SHA-384, and SHA-512).", rewrite=_sha2, typed=True, returns="VARCHAR")
     r("hash", "hash(a1, a2, ...) - Returns a hash value of the arguments", rewrite=_hash, typed=True,
       returns="INTEGER")
     r("to_unix_timestamp", "to_unix_timestamp(date[, pattern]) - Returns the UNIX timestamp",
@@ -954,8 +1011,273 @@ def _register_more() -> None:
       returns="VARCHAR[]")
 
 
+# -- functions evaluated by Python UDFs (planner/udfs.py) -------------------------------------
+
+_BINARY = {_T.BINARY, _T.VARBINARY, _T.BLOB}
+MACROS.append(
+    # JSON text as Jackson (ALLOW_UNQUOTED_CONTROL_CHARS) reads it: raw control characters escaped
+    "CREATE OR REPLACE MACRO hive_json_text(s) AS CASE WHEN json_valid(s) THEN s ELSE"
+    " replace(replace(replace(s, chr(10), '\\n'), chr(13), '\\r'), chr(9), '\\t') END")
+MACROS.append(
+    # a string's UTF-8 bytes, or a binary as it is (for arguments typed only at run time)
+    "CREATE OR REPLACE MACRO hive_blob(x) AS CASE WHEN typeof(x) = 'BLOB' THEN CAST(x AS BLOB)"
+    " ELSE encode(CAST(x AS VARCHAR)) END")
+
+
+def _udf(name: str, impl: str, params: tuple[str, ...], returns: str) -> PythonUdf:
+    return PythonUdf(name, f"planner.udfs:{impl}", params, returns)
+
+
+def _udf_arg(e: exp.Expression, param: str) -> exp.Expression:
+    """An argument converted to a UDF parameter type as Hive converts it (strings to bytes as UTF-8)."""
+    t = type_of(e)
+    if param == "BLOB":
+        if t in _BINARY:
+            return e
+        if t in _STRINGS:
+            return native("encode", e)
+        return call("hive_blob", e)
+    if param == "VARCHAR":
+        return hive_string(e)
+    return exp.Cast(this=e, to=exp.DataType.build(param, dialect="duckdb"))
+
+
+def _calls(udf: PythonUdf, usage: str) -> Rewrite:
+    def build(args, _node):
+        if len(args) != len(udf.params):
+            from hiveish.errors import SemanticException
+
+            raise SemanticException(f"Invalid number of arguments: {usage}")
+        return call(udf.name, *[_udf_arg(a, p) for a, p in zip(args, udf.params)])
+    return build
+
+
+def _python(name: str, usage: str, udf: PythonUdf) -> None:
+    register(name, usage, rewrite=_calls(udf, usage), typed=True, returns=udf.returns, udfs=(udf,))
+
+
+_FORMAT_NUMBER = (_udf("hive_format_number", "format_number", ("VARCHAR", "BOOLEAN", "INTEGER"), "VARCHAR"),
+                  _udf("hive_format_number_pattern", "format_number_pattern", ("VARCHAR", "BOOLEAN", "VARCHAR"),
+                       "VARCHAR"))
+
+
+def _format_number(args, _node):
+    """format_number(x, d | pattern): doubles by their shortest digits, decimals and integers exactly."""
+    if len(args) != 2:
+        from hiveish.errors import SemanticException
+
+        raise SemanticException("The function FORMAT_NUMBER(X, D or F) needs two arguments.")
+    x, d = args
+    tx = type_of(x)
+    if tx in _STRINGS or tx is None and not isinstance(x, exp.Null):
+        x, tx = exp.Cast(this=x, to=exp.DataType.build("DOUBLE")), _T.DOUBLE
+    is_double = tx in (_T.DOUBLE, _T.FLOAT)
+    text = native_cast(native_cast(x, "DOUBLE") if is_double else x, "VARCHAR")
+    flag = exp.true() if is_double else exp.false()
+    if type_of(d) in _STRINGS:
+        return call(_FORMAT_NUMBER[1].name, text, flag, d)
+    return call(_FORMAT_NUMBER[0].name, text, flag, exp.Cast(this=d, to=exp.DataType.build("INTEGER")))
+
+
+def _sha2_udf(args, _node):
+    return call("hive_sha2", _udf_arg(args[0], "BLOB"), exp.Cast(this=args[1], to=exp.DataType.build("INTEGER")))
+
+
+def _register_python() -> None:
+    # exact DECIMAL division (DuckDB divides decimals as DOUBLE), called by planner/decimals.py
+    UDFS["hive_decimal_divide"] = _udf("hive_decimal_divide", "decimal_divide", ("VARCHAR", "VARCHAR", "INTEGER"),
+                                       "VARCHAR")
+    for name, impl, returns, usage in [
+        ("xpath", "xpath", "VARCHAR[]", "xpath(xml, xpath) - Returns a string array of values within xml nodes "
+         "that match the xpath expression"),
+        ("xpath_string", "xpath_string", "VARCHAR", "xpath_string(xml, xpath) - Returns the text contents of the "
+         "first xml node that matches the xpath expression"),
+        ("xpath_boolean", "xpath_boolean", "BOOLEAN", "xpath_boolean(xml, xpath) - Evaluates a boolean xpath "
+         "expression"),
+        ("xpath_number", "xpath_double", "DOUBLE", "xpath_number(xml, xpath) - Returns a double value that matches "
+         "the xpath expression"),
+        ("xpath_double", "xpath_double", "DOUBLE", "xpath_double(xml, xpath) - Returns a double value that matches "
+         "the xpath expression"),
+        ("xpath_float", "xpath_float", "FLOAT", "xpath_float(xml, xpath) - Returns a float value that matches the "
+         "xpath expression"),
+        ("xpath_int", "xpath_int", "INTEGER", "xpath_int(xml, xpath) - Returns an integer value that matches the "
+         "xpath expression"),
+        ("xpath_long", "xpath_long", "BIGINT", "xpath_long(xml, xpath) - Returns a long value that matches the "
+         "xpath expression"),
+        ("xpath_short", "xpath_short", "SMALLINT", "xpath_short(xml, xpath) - Returns a short value that matches "
+         "the xpath expression"),
+    ]:
+        _python(name, usage, _udf(f"hive_{impl}", impl, ("VARCHAR", "VARCHAR"), returns))
+    _python("aes_encrypt", "aes_encrypt(input string/binary, key string/binary) - Encrypt input using AES.",
+            _udf("hive_aes_encrypt", "aes_encrypt", ("BLOB", "BLOB"), "BLOB"))
+    _python("aes_decrypt", "aes_decrypt(input binary, key string/binary) - Decrypt input using AES.",
+            _udf("hive_aes_decrypt", "aes_decrypt", ("BLOB", "BLOB"), "BLOB"))
+    register("format_number", "format_number(X, D or F) - Formats the number X to a format like '#,###,###.##', "
+             "rounded to D decimal places, Or Uses the format specified F to format, and returns the result as a "
+             "string. If D is 0, the result has no decimal point or fractional part. This is supposed to function "
+             "like MySQL's FORMAT", rewrite=_format_number, typed=True, returns="VARCHAR", udfs=_FORMAT_NUMBER)
+    register("sha2", "sha2(string/binary, len) - Calculates the SHA-2 family of hash functions (SHA-224, SHA-256, "
+             "SHA-384, and SHA-512).", rewrite=_sha2_udf, typed=True, returns="VARCHAR",
+             udfs=(_udf("hive_sha2", "sha2", ("BLOB", "INTEGER"), "VARCHAR"),))
+
+
+# -- collections: struct names, map order, ordering of complex values ---------------------------------
+
+def _struct(args, _node):
+    """struct(a, b, ...) names its fields col1, col2, ... whatever the arguments are called."""
+    return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(f"col{i}"), expression=a)
+                                   for i, a in enumerate(args, start=1)])
+
+
+def _java_int(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def _writable_hash(key: exp.Expression, as_text: bool) -> int | None:
+    """hashCode of a constant map key as Hive holds it (Text, IntWritable, LongWritable); None if unknown."""
+    if isinstance(key, exp.Neg):
+        inner = _writable_hash(key.this, as_text)
+        if inner is None or as_text:
+            return None
+        return _writable_hash(exp.Literal.number(-int(key.this.this)), False)
+    if not isinstance(key, exp.Literal):
+        return None
+    if as_text:
+        h = 1  # WritableComparator.hashBytes over the UTF-8 bytes, signed
+        for b in key.this.encode("utf-8"):
+            h = _java_int(31 * h + (b - 256 if b > 127 else b))
+        return h
+    if not key.this.lstrip("-").isdigit():
+        return None
+    v = int(key.this)
+    if -2 ** 31 <= v < 2 ** 31:
+        return v
+    v &= 0xFFFFFFFFFFFFFFFF
+    return _java_int(v ^ (v >> 32))
+
+
+def java_hashmap_order(hashes: list[int]) -> list[int]:
+    """Iteration order (indexes) of a java.util.HashMap filled with keys of these hash codes, in order."""
+    cap = 16
+    while len(hashes) > cap * 3 // 4:
+        cap *= 2
+
+    def bucket(h: int) -> int:
+        h &= 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (cap - 1)
+    return sorted(range(len(hashes)), key=lambda i: (bucket(hashes[i]), i))
+
+
+def _map(args, _node):
+    """map(k1, v1, ...): a HashMap in Hive, so constant keys come out in Java's hash order."""
+    if len(args) % 2:
+        from hiveish.errors import SemanticException
+
+        raise SemanticException("Arguments must be in key/value pairs")
+    keys, values = args[0::2], args[1::2]
+    pairs: dict[str, int] = {}
+    order_keys, order_values = [], []
+    for k, v in zip(keys, values):  # a repeated key keeps its first place and takes the last value
+        ident = k.sql("duckdb")
+        if ident in pairs:
+            order_values[pairs[ident]] = v
+            continue
+        pairs[ident] = len(order_keys)
+        order_keys.append(k)
+        order_values.append(v)
+    as_text = any(isinstance(k, exp.Literal) and k.is_string for k in order_keys)
+    hashes = [_writable_hash(k, as_text) for k in order_keys]
+    if order_keys and all(h is not None for h in hashes):
+        idx = java_hashmap_order([h for h in hashes if h is not None])
+        order_keys = [order_keys[i] for i in idx]
+        order_values = [order_values[i] for i in idx]
+    return exp.VarMap(keys=exp.Array(expressions=order_keys), values=exp.Array(expressions=order_values))
+
+
+def hive_order_key(e: exp.Expression, t: exp.DataType | None, nulls_first: bool = True) -> exp.Expression:
+    """A value DuckDB orders as Hive orders `e` (ObjectInspectorUtils.compare): inside structs and arrays a
+    NULL sorts before any value (after any, with `nulls_first` False, as min() compares), and maps
+    compare by size, then by their entries in key order."""
+    kind = t.this if t is not None else None
+    if kind == _T.STRUCT:
+        fields = []
+        for i, f in enumerate(t.expressions):
+            name = f.name if isinstance(f, exp.ColumnDef) else f"col{i + 1}"
+            ftype = f.args.get("kind") if isinstance(f, exp.ColumnDef) else None
+            fields.append(exp.PropertyEQ(this=exp.to_identifier(f"f{i}"),
+                                         expression=hive_order_key(template(f"struct_extract(__x, '{name}')", e),
+                                                                   ftype, nulls_first)))
+        value: exp.Expression = exp.Struct(expressions=fields)
+    elif kind == _T.ARRAY and t.expressions:
+        elem = t.expressions[0]
+        inner = hive_order_key(exp.column("__e"), elem, nulls_first)
+        value = template("list_transform(__x, lambda __e: __y)", e, inner)
+    elif kind == _T.MAP:
+        value = template("{'n': cardinality(__x), 'e': list_sort(map_entries(__x))}", e)
+    else:
+        value = e
+    if nulls_first:
+        return template("{'present': __x IS NOT NULL, 'v': __y}", e, value)
+    return template("{'absent': __x IS NULL, 'v': __y}", e, value)
+
+
+def _element_type(e: exp.Expression) -> exp.DataType | None:
+    t = getattr(e, "type", None)
+    if t is None or t.this != _T.ARRAY or not t.expressions:
+        return None
+    return t.expressions[0]
+
+
+def _sort_array(args, _node):
+    """sort_array: ascending, NULLs first, complex elements in Hive's order."""
+    a = args[0]
+    elem = _element_type(a)
+    if elem is None or elem.this not in (_T.STRUCT, _T.ARRAY, _T.MAP):
+        return template("list_sort(__x, 'ASC', 'NULLS FIRST')", a)
+    key = hive_order_key(exp.column("__e"), elem)
+    return template("list_transform(list_sort(list_transform(__x, lambda __e: {'k': __y, 'e': __e}), 'ASC', "
+                    "'NULLS FIRST'), lambda __p: __p.e)", a, key)
+
+
+def _floor_ceil(fn: str) -> Rewrite:
+    """floor/ceil: a BIGINT, or for decimal(p, s) a decimal(p - s + 1, 0) (GenericUDFFloor/Ceil)."""
+    def build(args, _node):
+        x = args[0]
+        t = getattr(x, "type", None)
+        if t is not None and t.this == _T.DECIMAL and len(t.expressions) == 2:
+            p, sc = (int((e.this if isinstance(e, exp.DataTypeParam) else e).this) for e in t.expressions)
+            return exp.Cast(this=native(fn, x), to=exp.DataType.build(f"DECIMAL({min(38, p - sc + 1)}, 0)"))
+        if type_of(x) in _INTS:
+            return exp.Cast(this=x, to=exp.DataType.build("BIGINT"))
+        return exp.Cast(this=native(fn, exp.Cast(this=x, to=exp.DataType.build("DOUBLE"))),
+                        to=exp.DataType.build("BIGINT"))
+    return build
+
+
+def _register_collections() -> None:
+    register("floor", "floor(x) - Find the largest integer not greater than x", rewrite=_floor_ceil("floor"),
+             typed=True)
+    register("ceil", "ceil(x) - Find the smallest integer not smaller than x", rewrite=_floor_ceil("ceil"),
+             typed=True)
+    register("ceiling", "ceiling(x) - Find the smallest integer not smaller than x", rewrite=_floor_ceil("ceil"),
+             typed=True)
+    register("isnull", "isnull a - Returns true if a is NULL and false otherwise",
+             rewrite=lambda args, _e: exp.Is(this=args[0], expression=exp.Null()))
+    register("isnotnull", "isnotnull a - Returns true if a is not NULL and false otherwise",
+             rewrite=lambda args, _e: exp.Not(this=exp.Is(this=args[0], expression=exp.Null())))
+    register("struct", "struct(col1, col2, col3, ...) - Creates a struct with the given field values",
+             rewrite=_struct)
+    register("map", "map(key0, value0, key1, value1...) - Creates a map with the given key/value pairs ",
+             rewrite=_map)
+    register("sort_array", "sort_array(array(obj1, obj2,...)) - Sorts the input array in ascending order "
+             "according to the natural ordering of the array elements.", rewrite=_sort_array, typed=True)
+
+
 _register_all()
 _register_more()
+_register_collections()
+_register_python()
 MACROS.append(_MACRO_LIST)
 
 
@@ -974,4 +1296,5 @@ def describe(name: str, extended: bool = False) -> list[str]:
 
 
 SYNONYMS: dict[str, list[str]] = {"substr": ["substring"], "substring": ["substr"], "pow": ["power"],
+                                  "ceil": ["ceiling"], "ceiling": ["ceil"],
                                   "power": ["pow"], "stddev_pop": ["std", "stddev"], "var_pop": ["variance"]}

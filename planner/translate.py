@@ -12,7 +12,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from planner.functions import REGISTRY, TIMESTAMPS, as_date, call, hive_string
+from planner import decimals
+from planner.functions import REGISTRY, TIMESTAMPS, as_date, call, hive_order_key, hive_string, native, native_cast
 
 DUCK = "duckdb"
 
@@ -78,11 +79,17 @@ def rewrite_grouping(select: exp.Select) -> None:
         group.set("expressions", [])
     elif sets:
         fixed = []
+        seen: set[frozenset[str]] = set()
         for gs in sets:
             items = []
             for item in gs.expressions:
                 if isinstance(item, exp.Paren):
                     item = exp.Tuple(expressions=[item.this])
+                # Hive identifies a grouping set by the columns it holds: a repeated set adds no rows
+                members = frozenset(m.sql(DUCK) for m in (item.expressions if isinstance(item, exp.Tuple) else [item]))
+                if members in seen:
+                    continue
+                seen.add(members)
                 items.append(item)
             fixed.append(exp.GroupingSets(expressions=items))
         group.set("grouping_sets", fixed)
@@ -183,7 +190,8 @@ def _udtf_select(fn: exp.Expression, names: list[str]) -> exp.Select:
         cols = []
         for j in range(1, len(args)):
             nm = names[j - 1] if j - 1 < len(names) else f"c{j - 1}"
-            cols.append(f"CASE WHEN json_valid({ph}0) THEN json_extract_string({ph}0, '$.' || {ph}{j}) END AS {q(nm)}")
+            doc = f"hive_json_text({ph}0)"
+            cols.append(f"CASE WHEN json_valid({doc}) THEN json_extract_string({doc}, '$.' || {ph}{j}) END AS {q(nm)}")
         text = "SELECT " + ", ".join(cols)
     elif name == "parse_url_tuple":
         cols = []
@@ -290,8 +298,9 @@ def rewrite_cast(node: exp.Cast) -> exp.Expression:
         if st in FLOAT_TYPES or (isinstance(src, exp.Literal) and not src.is_string and "." in src.this):
             return _trunc_to(src, to)
         if st in STRING_TYPES or (isinstance(src, exp.Literal) and src.is_string):
-            digits = exp.func("regexp_extract", src, exp.Literal.string(r"^\s*([+-]?[0-9]+)(\.[0-9]*)?\s*$"),
-                              exp.Literal.number(1))
+            # DuckDB's own regexp_extract: sqlglot drops a group index of 1, DuckDB's default is 0
+            digits = native("regexp_extract", src, exp.Literal.string(r"^\s*([+-]?[0-9]+)(\.[0-9]*)?\s*$"),
+                            exp.Literal.number(1))
             return exp.TryCast(this=digits, to=to)
         if st in TEMPORAL_TYPES:
             return exp.TryCast(this=call("hive_unix_ts_of", src), to=to)
@@ -326,8 +335,17 @@ def _as_double(e: exp.Expression) -> exp.Expression:
     return exp.TryCast(this=e, to=exp.DataType.build("DOUBLE"))
 
 
+_CHARS = {exp.DataType.Type.CHAR, exp.DataType.Type.NCHAR}
+
+
 def rewrite_comparison(node: exp.Binary) -> exp.Expression:
     a, b = node.this, node.expression
+    if _typeof(a) in _CHARS or _typeof(b) in _CHARS:
+        # CHAR values compare without their trailing spaces, with CHARs of any length and with strings
+        for key, side in (("this", a), ("expression", b)):
+            if _typeof(side) in _CHARS:
+                node.set(key, native("rtrim", side, exp.Literal.string(" ")))
+        return node
     if (_is_string(a) and _is_numeric(b)) or (_is_numeric(a) and _is_string(b)):
         node.set("this", _as_double(a))
         node.set("expression", _as_double(b))
@@ -335,6 +353,14 @@ def rewrite_comparison(node: exp.Binary) -> exp.Expression:
 
 
 def rewrite_arith(node: exp.Binary) -> exp.Expression:
+    if not node.meta.get("hive_decimal"):
+        folded = decimals.fold_constant(node)
+        if folded is not None:
+            return folded
+        ps = decimals.result_type(node)
+        if ps is not None:
+            node.meta["hive_decimal"] = True
+            return decimals.rewrite(node, ps)
     for key in ("this", "expression"):
         side = node.args[key]
         if _is_string(side):
@@ -379,8 +405,96 @@ def _numeric_arg(e: exp.Expression) -> exp.Expression:
     if _is_string(e):
         return _as_double(e)
     if _typeof(e) in TIMESTAMPS:
-        return exp.func("epoch", exp.Cast(this=e, to=exp.DataType.build("TIMESTAMPTZ")))
+        return call("hive_ts_double", e)
     return e
+
+
+_NESTED = {exp.DataType.Type.STRUCT, exp.DataType.Type.ARRAY, exp.DataType.Type.MAP}
+
+
+def _complex_extreme(node: exp.Max | exp.Min) -> exp.Expression:
+    """max/min of structs, arrays and maps in Hive's order, not DuckDB's: a NULL inside never wins
+    (GenericUDAFMax compares it as the least value, GenericUDAFMin as the greatest)."""
+    x = node.this
+    key = hive_order_key(x.copy(), x.type, nulls_first=isinstance(node, exp.Max))
+    key = exp.If(this=exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null())), true=key)
+    return exp.Anonymous(this="arg_max" if isinstance(node, exp.Max) else "arg_min", expressions=[x, key])
+
+
+def _string_sum(sum_node: exp.Sum, window: exp.Window | None) -> exp.Expression:
+    """sum over strings: each parsed as a double; one that does not parse adds nothing, yet the sum of
+    non-NULL strings is never NULL (GenericUDAFSumDouble skips NumberFormatExceptions after marking
+    the group non-empty)."""
+    def over(agg: exp.Expression) -> exp.Expression:
+        if window is None:
+            return agg
+        w = window.copy()
+        w.set("this", agg)
+        return w
+    arg = sum_node.this
+    inner = arg.expressions[0] if isinstance(arg, exp.Distinct) and arg.expressions else arg
+    summed = exp.Sum(this=arg.copy())
+    summed.meta["hive_string_sum"] = True
+    present = exp.GT(this=over(exp.Count(this=inner.copy())), expression=exp.Literal.number(0))
+    return exp.func("coalesce", over(summed), exp.If(this=present, true=exp.Literal.number("0.0")))
+
+
+def _string_sum_arg(node: exp.Expression) -> bool:
+    if not isinstance(node, exp.Sum) or node.meta.get("hive_string_sum"):
+        return False
+    arg = node.this
+    inner = arg.expressions[0] if isinstance(arg, exp.Distinct) and arg.expressions else arg
+    return _is_string(inner)
+
+
+def _lenient_json(node: exp.JSONExtractScalar) -> exp.Expression:
+    """get_json_object: invalid JSON gives NULL, and raw control characters inside strings are
+    accepted (Hive's Jackson parser allows them; DuckDB's does not)."""
+    text = call("hive_json_text", node.this)
+    node.set("this", text)
+    node.meta["hive_json"] = True
+    return exp.If(this=exp.func("json_valid", text.copy()), true=node)
+
+
+def _integral_sum(node: exp.Expression) -> bool:
+    """sum over TINYINT..BIGINT (DuckDB gives HUGEINT; Hive's GenericUDAFSumLong gives BIGINT)."""
+    agg = node.this if isinstance(node, exp.Window) else node
+    if not isinstance(agg, exp.Sum) or agg.meta.get("hive_bigint_sum"):
+        return False
+    if isinstance(node, exp.Sum) and isinstance(node.parent, exp.Window):
+        return False  # the window around it is cast instead
+    arg = agg.this
+    inner = arg.expressions[0] if isinstance(arg, exp.Distinct) and arg.expressions else arg
+    return _typeof(inner) in INTEGRAL_TARGETS
+
+
+def _bigint_sum(node: exp.Expression) -> exp.Expression:
+    agg = node.this if isinstance(node, exp.Window) else node
+    agg.meta["hive_bigint_sum"] = True
+    return exp.Cast(this=node, to=exp.DataType.build("BIGINT"))
+
+
+_FRAME_FREE = (exp.FirstValue, exp.LastValue)
+
+
+def _seconds_range_order(node: exp.Window) -> None:
+    """A RANGE frame ordered by one TIMESTAMP key finds its peers and offsets by whole seconds
+    (Hive's LongValueBoundaryScanner reads a timestamp as its seconds), so aggregates over it order
+    by the seconds."""
+    spec = node.args.get("spec")
+    order = node.args.get("order")
+    if (not isinstance(node.this, exp.AggFunc) or isinstance(node.this, _FRAME_FREE) or order is None
+            or len(order.expressions) != 1 or (spec is not None and (spec.args.get("kind") or "").upper() != "RANGE")):
+        return
+    key = order.expressions[0]
+    if _typeof(key.this) in TIMESTAMPS:
+        key.set("this", call("hive_ts_seconds", key.this))
+    elif _is_string(key.this) and spec is not None:
+        # StringValueBoundaryScanner ignores the amount: `n PRECEDING/FOLLOWING` reaches the current row's peers
+        for bound in ("start", "end"):
+            if isinstance(spec.args.get(bound), exp.Literal) and not spec.args[bound].is_string:
+                spec.set(bound, "CURRENT ROW")
+                spec.set(f"{bound}_side", None)
 
 
 def _avg_decimal_type(node: exp.Avg) -> exp.DataType | None:
@@ -392,6 +506,21 @@ def _avg_decimal_type(node: exp.Avg) -> exp.DataType | None:
         return None
     p, sc = (int(x.this.this) if isinstance(x, exp.DataTypeParam) else int(x.this) for x in t.expressions)
     return exp.DataType.build(f"DECIMAL({min(38, p + 4)}, {min(38, sc + 4)})")
+
+
+def _decimal_avg(avg: exp.Avg, window: exp.Window | None) -> exp.Expression:
+    """avg(decimal(p, s)): the exact sum over the count, rounded HALF_UP to decimal(p + 4, s + 4)."""
+    to = _avg_decimal_type(avg)
+    assert to is not None
+    parts = []
+    for agg in (exp.Sum(this=avg.this.copy()), exp.Count(this=avg.this.copy())):
+        if window is not None:
+            w = window.copy()
+            w.set("this", agg)
+            agg = w
+        parts.append(native_cast(agg, "VARCHAR"))
+    scale = decimals.type_params(to)[1]
+    return exp.TryCast(this=call("hive_decimal_divide", *parts, exp.Literal.number(scale)), to=to)
 
 
 def rewrite_aggregate_args(node: exp.Expression) -> exp.Expression:
@@ -507,20 +636,29 @@ def rewrite_expression(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Like) and not isinstance(node.parent, exp.Escape):
         # Hive's LIKE escapes `_` and `%` with a backslash
         return exp.Escape(this=node, expression=exp.Literal.string("\\"))
-    if isinstance(node, (exp.Cast, exp.TryCast)):
+    if isinstance(node, (exp.Cast, exp.TryCast)) and not node.meta.get("hive_native"):
         return rewrite_cast(node)
     if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ)):
         return rewrite_comparison(node)
     if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)):
         return rewrite_arith(node)
-    if (isinstance(node, exp.Window) and isinstance(node.this, exp.Avg) and not isinstance(node.parent, exp.Cast)
-            and _avg_decimal_type(node.this) is not None):
-        to = _avg_decimal_type(node.this)
-        return exp.Cast(this=node, to=to)
-    if isinstance(node, exp.Avg) and not isinstance(node.parent, (exp.Window, exp.Cast)):
-        to = _avg_decimal_type(node)
-        if to is not None:
-            return exp.Cast(this=node, to=to)
+    if isinstance(node, (exp.Max, exp.Min)) and _typeof(node.this) in _NESTED:
+        return _complex_extreme(node)
+    if isinstance(node, exp.Window) and _string_sum_arg(node.this):
+        return _string_sum(node.this, node)
+    if _string_sum_arg(node) and not isinstance(node.parent, exp.Window):
+        return _string_sum(node, None)
+    if isinstance(node, exp.Window):
+        _seconds_range_order(node)
+    if isinstance(node, exp.Window) and isinstance(node.this, exp.Avg) and _avg_decimal_type(node.this) is not None:
+        return _decimal_avg(node.this, node)
+    if isinstance(node, exp.Avg) and not isinstance(node.parent, exp.Window):
+        if _avg_decimal_type(node) is not None:
+            return _decimal_avg(node, None)
+    if isinstance(node, exp.JSONExtractScalar) and not node.meta.get("hive_json"):
+        return _lenient_json(node)
+    if _integral_sum(node):
+        return _bigint_sum(node)
     if isinstance(node, (exp.Sum, exp.Avg)):
         return rewrite_aggregate_args(node)
     if isinstance(node, DATE_PARTS):
@@ -565,7 +703,7 @@ def structural_rewrites(tree: exp.Expression) -> None:
         rewrite_sort_clauses(select)
 
 
-def _typed(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
+def _typed(tree: exp.Expression, schema: "dict[str, dict[str, str | exp.DataType]]") -> exp.Expression:
     """Qualify columns and annotate types where sqlglot can; the tree is unchanged if it cannot."""
     from sqlglot.optimizer.annotate_types import annotate_types
     from sqlglot.optimizer.qualify import qualify
@@ -580,7 +718,7 @@ def _typed(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expre
         return tree
 
 
-def to_duckdb(tree: exp.Expression, schema: dict[str, dict[str, str]] | None = None) -> str:
+def to_duckdb(tree: exp.Expression, schema: "dict[str, dict[str, str | exp.DataType]] | None" = None) -> str:
     """DuckDB SQL for a bound Hive query tree (tables already replaced by scan names)."""
     structural_rewrites(tree)
     tree = type_literals(tree)
@@ -599,7 +737,10 @@ def _hive_arith_types(tree: exp.Expression) -> None:
     double = exp.DataType.build("DOUBLE")
     for node in reversed(list(tree.walk())):
         if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)):
-            if _is_string(node.this) or _is_string(node.expression):
+            ps = decimals.result_type(node)
+            if ps is not None:
+                node.type = decimals.decimal_type(*ps)
+            elif _is_string(node.this) or _is_string(node.expression):
                 node.type = double
             elif isinstance(node, exp.Div) and _typeof(node) != exp.DataType.Type.DECIMAL:
                 node.type = double

@@ -51,6 +51,8 @@ def test_known_failures_name_real_cases(corpus_results):
     assert not missing, f"known failures that are not case files: {missing}"
 
 
-def test_at_least_half_pass(corpus_results):
-    passed = sum(ok for ok, _ in corpus_results.values())
-    assert passed * 2 >= len(corpus_results)
+def test_at_most_three_percent_listed(corpus_results):
+    """Hive fidelity: every case passes but for at most 3% listed, each with a reason."""
+    known = known_failures()
+    assert len(known) <= 0.03 * len(corpus_results), f"{len(known)} known failures of {len(corpus_results)} cases"
+    assert all(len(reason) > 20 for reason in known.values()), "each known failure needs its reason"

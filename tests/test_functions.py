@@ -49,6 +49,70 @@ def test_show_functions_lists_new_functions(session):
         assert name in names
 
 
+def _sql_texts() -> str:
+    """Every string constant of the tests' Python files, and the conformance corpus where it is present."""
+    import ast
+    import glob
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    texts = []
+    for path in glob.glob(os.path.join(here, "*.py")):
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        texts.extend(n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str))
+    corpus = os.path.join(os.path.dirname(os.path.dirname(here)), "shared", "conformance", "cases")
+    for path in glob.glob(os.path.join(corpus, "*.test")):
+        with open(path, encoding="utf-8") as f:
+            texts.append(f.read())
+    return "\n".join(texts)
+
+
+def test_every_listed_function_has_usage_and_a_test(session):
+    import re
+
+    listed = printed(session, "SHOW FUNCTIONS")
+    assert listed and set(listed) == set(REGISTRY)
+    sql = _sql_texts()
+    untested = [n for n in listed if not re.search(r"(?i)(?<![\w.])" + re.escape(n) + r"\s*\(", sql)]
+    assert untested == [], f"functions no test calls: {untested}"
+    no_usage = [n for n in listed if not printed(session, f"DESCRIBE FUNCTION {n}")[0].strip()
+                or "does not exist" in printed(session, f"DESCRIBE FUNCTION {n}")[0]]
+    assert no_usage == []
+
+
+@pytest.mark.parametrize("sql, expected", [
+    # values from Hive's function documentation
+    ("SELECT datediff('2009-03-01', '2009-02-27'), to_date('1970-01-01 00:00:00')", "2\t1970-01-01"),
+    ("SELECT datediff(current_date(), to_date(current_timestamp()))", "0"),
+    ("SELECT floor(-0.1), pow(2, 3), tinyint('12')", "-1\t8.0\t12"),
+    ("SELECT ceil(-0.1), ceiling(1.2), ceil(5), floor(CAST(-1.5 AS DECIMAL(5,2))), lower('AbC'), string(1.5)",
+     "0\t2\t5\t-2\tabc\t1.5"),
+    ("SELECT get_json_object('{\"a\":{\"b\":1}}', '$.a.b')", "1"),
+    ("SELECT isnull(NULL), isnotnull(1), size(array(1, 2)), size(map(1, 'a'))", "true\ttrue\t2\t1"),
+    ("SELECT locate('bar', 'foobarbar', 5), substring('Facebook', 5), substring('Facebook', 5, 1)", "7\tbook\tb"),
+    ("SELECT ltrim('  a '), rtrim(' a  '), trim('  a  '), rpad('hi', 5, '??')", "a \t a\ta\thi???"),
+    ("SELECT next_day('2015-01-14', 'TU'), to_utc_timestamp('1970-01-01 00:00:00', 'PST')",
+     "2015-01-20\t1970-01-01 08:00:00"),
+    ("SELECT regexp_extract('foothebar', 'foo(.*?)(bar)', 2), regexp_replace('foobar', 'oo|ar', '')", "bar\tfb"),
+    ("SELECT str_to_map('a:1,b:2'), unix_timestamp('2009-03-20', 'yyyy-MM-dd')", '{"a":"1","b":"2"}\t1237532400'),
+    ("SELECT var_pop(x), var_samp(x), variance(x) FROM (SELECT explode(array(1, 2, 3, 4)) AS x) t",
+     "1.25\t1.6666666666666667\t1.25"),
+    ("SELECT stddev_pop(x), stddev_samp(x), stddev(x), std(x) FROM (SELECT explode(array(1, 2, 3, 4)) AS x) t",
+     "1.118033988749895\t1.2909944487358056\t1.118033988749895\t1.118033988749895"),
+])
+def test_documented_values(session, sql, expected):
+    assert one(session, sql) == expected
+
+
+def test_window_functions_and_inline(session):
+    assert printed(session, "SELECT x, row_number() OVER (ORDER BY x), lead(x) OVER (ORDER BY x),"
+                            " first_value(x) OVER (ORDER BY x), last_value(x) OVER (ORDER BY x ROWS BETWEEN"
+                            " UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) FROM (SELECT explode(array(3, 1, 2)) AS x) t"
+                            " ORDER BY x") == ["1\t1\t2\t1\t3", "2\t2\t3\t1\t3", "3\t3\tNULL\t1\t3"]
+    assert printed(session, "SELECT inline(array(struct('a', 1), struct('b', 2)))") == ["a\t1", "b\t2"]
+
+
 # -- strings --------------------------------------------------------------------------------------
 
 

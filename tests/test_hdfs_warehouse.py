@@ -196,7 +196,7 @@ def test_partitions_static_dynamic_alter_msck(session: Session, fs: WebHdfsFileS
     q(session, "INSERT INTO p PARTITION (ds) SELECT k, v, ds FROM src")
     assert names(fs, wh + "/p") == ["ds=__HIVE_DEFAULT_PARTITION__", "ds=s", "ds=x", "ds=y"]
     assert q(session, "SELECT ds, count(*) FROM p GROUP BY ds ORDER BY ds") == [
-        (None, 1), ("s", 1), ("x", 1), ("y", 2)]
+        ("__HIVE_DEFAULT_PARTITION__", 1), ("s", 1), ("x", 1), ("y", 2)]  # a string key reads the name
     # dynamic OVERWRITE replaces only the partitions it writes
     q(session, "INSERT OVERWRITE TABLE p PARTITION (ds) SELECT k + 100, v, ds FROM src WHERE ds = 'y'")
     assert q(session, "SELECT k FROM p WHERE ds = 'y' ORDER BY k") == [(102,), (103,)]

@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+class CorruptFileError(ValueError):
+    """A data file its format's reader cannot decode (truncated, overwritten); the message names it."""
+
+    def __init__(self, path: str, fmt: str, cause: Exception) -> None:
+        super().__init__(f"{fmt} file {path} is truncated or corrupt: {str(cause).splitlines()[0] if str(cause) else cause!r}")
+        self.path = path
+
+
 @dataclass
 class FileScan:
     """Files of one format and layout, read as a table with the given columns.

@@ -165,6 +165,10 @@ def write_file(fs: FileSystem, path: str, fmt: str, serde: str, serde_params: di
             orc.write_table(table, f, compression=codec)
         return table.num_rows
     with fs.open_write(path) as f:
+        if fmt == "rcfile":
+            from catalog.formats.rcfile import write_rcfile
+
+            return write_rcfile(f, batches, htypes, serde, options)
         if fmt == "jsonfile" or "JsonSerDe" in serde:
             return write_json(f, batches, names)
         if "OpenCSVSerde" in serde:
