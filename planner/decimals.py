@@ -18,23 +18,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from sqlglot import exp
 
-from planner.functions import call, native_cast
+from planner.functions import call, int_literal, native_cast
 
 MAX_PRECISION = 38
 _T = exp.DataType.Type
 _INT_PRECISION = {_T.TINYINT: 3, _T.SMALLINT: 5, _T.INT: 10, _T.BIGINT: 19}
 ARITH = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
-
-
-def _int_literal(e: exp.Expression) -> int | None:
-    if isinstance(e, exp.Paren):
-        return _int_literal(e.this)
-    if isinstance(e, exp.Neg):
-        v = _int_literal(e.this)
-        return None if v is None else -v
-    if isinstance(e, exp.Literal) and not e.is_string and e.this.isdigit():
-        return int(e.this)
-    return None
 
 
 def type_params(t: exp.DataType | None) -> tuple[int, int] | None:
@@ -51,7 +40,7 @@ def type_params(t: exp.DataType | None) -> tuple[int, int] | None:
 
 def operand(e: exp.Expression) -> tuple[int, int] | None:
     """The decimal (precision, scale) an operand takes part with, or None if it is not decimal or integral."""
-    v = _int_literal(e)
+    v = int_literal(e)
     if v is not None:
         return max(1, len(str(abs(v)))), 0
     t = getattr(e, "type", None)
@@ -116,7 +105,7 @@ def _literal_value(e: exp.Expression) -> Decimal | None:
     if isinstance(e, exp.Neg):
         v = _literal_value(e.this)
         return None if v is None else -v
-    v = _int_literal(e)
+    v = int_literal(e)
     if v is not None:
         return Decimal(v)
     if (isinstance(e, (exp.Cast, exp.TryCast)) and isinstance(e.this, exp.Literal) and e.this.is_string

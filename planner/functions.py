@@ -867,19 +867,22 @@ def _round(args, _node):
     t = type_of(x)
     if t in _STRINGS:
         x, t = exp.Cast(this=x, to=exp.DataType.build("DOUBLE")), _T.DOUBLE
-    if t in (_T.DOUBLE, _T.FLOAT) and _int_literal(d) is not None:
-        out = template(f"CASE WHEN isnan(__x) OR isinf(__x) OR abs(__x) >= 1e15 THEN round(__x, {_int_literal(d)})"
-                       f" ELSE CAST(round(CAST(CAST(__x AS VARCHAR) AS DECIMAL(38, 20)), {_int_literal(d)}) AS DOUBLE) + 0.0 END",
+    if t in (_T.DOUBLE, _T.FLOAT) and int_literal(d) is not None:
+        out = template(f"CASE WHEN isnan(__x) OR isinf(__x) OR abs(__x) >= 1e15 THEN round(__x, {int_literal(d)})"
+                       f" ELSE CAST(round(CAST(CAST(__x AS VARCHAR) AS DECIMAL(38, 20)), {int_literal(d)}) AS DOUBLE) + 0.0 END",
                        x)
         return exp.Cast(this=out, to=exp.DataType.build("FLOAT" if t == _T.FLOAT else "DOUBLE"))
-    if t in _INTS and _int_literal(d) is not None and _int_literal(d) >= 0:
+    if t in _INTS and int_literal(d) is not None and int_literal(d) >= 0:
         return x
     return exp.func("round", x, d)
 
 
-def _int_literal(e: exp.Expression) -> int | None:
+def int_literal(e: exp.Expression) -> int | None:
+    """The value of an integer literal (signed, maybe parenthesized), else None."""
+    if isinstance(e, exp.Paren):
+        return int_literal(e.this)
     if isinstance(e, exp.Neg):
-        v = _int_literal(e.this)
+        v = int_literal(e.this)
         return None if v is None else -v
     if isinstance(e, exp.Literal) and not e.is_string and e.this.isdigit():
         return int(e.this)
