@@ -347,7 +347,8 @@ def test_shell_shows_stage_progress_and_ctrl_c_cancels_mr(tmp_path):
         assert time.monotonic() - started < 10
         child.expect(PROMPT)
         child.send("SHOW JOBS;\r")
-        child.expect("KILLED")
+        child.expect(r"Fetched: \d+ row")
+        assert "KILLED" in child.before, child.before
         child.expect(PROMPT)
         child.send("SELECT count(*) FROM events WHERE k = 'k7';\r")
         child.expect(r"\| 1600 +\|")

@@ -32,8 +32,15 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Worker start: exit once the session process is gone (SIGKILL, OOM) instead of idling forever."""
+    """Worker start: exit once the session process is gone (SIGKILL, OOM) instead of idling forever.
+
+    Workers ignore SIGINT: a terminal's Ctrl-C reaches the whole foreground process group, and
+    the session cancels its tasks itself (cancel marker, then terminate), so a worker dying of
+    KeyboardInterrupt would only turn a KILLED job into a FAILED one."""
+    import signal
     import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:
