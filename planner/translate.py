@@ -456,22 +456,32 @@ def _lenient_json(node: exp.JSONExtractScalar) -> exp.Expression:
     return exp.If(this=exp.func("json_valid", text.copy()), true=node)
 
 
-def _integral_sum(node: exp.Expression) -> bool:
-    """sum over TINYINT..BIGINT (DuckDB gives HUGEINT; Hive's GenericUDAFSumLong gives BIGINT)."""
+def _hive_sum_type(node: exp.Expression) -> exp.DataType | None:
+    """Hive's result type of a sum DuckDB types differently, else None.
+
+    Over TINYINT..BIGINT DuckDB gives HUGEINT, Hive's GenericUDAFSumLong BIGINT; over
+    decimal(p, s) DuckDB gives decimal(38, s), Hive decimal(p + 10, s) (NULL when it overflows)."""
     agg = node.this if isinstance(node, exp.Window) else node
-    if not isinstance(agg, exp.Sum) or agg.meta.get("hive_bigint_sum"):
-        return False
+    if not isinstance(agg, exp.Sum) or agg.meta.get("hive_typed_sum"):
+        return None
     if isinstance(node, exp.Sum) and isinstance(node.parent, exp.Window):
-        return False  # the window around it is cast instead
+        return None  # the window around it is cast instead
     arg = agg.this
     inner = arg.expressions[0] if isinstance(arg, exp.Distinct) and arg.expressions else arg
-    return _typeof(inner) in INTEGRAL_TARGETS
+    if _typeof(inner) in INTEGRAL_TARGETS:
+        return exp.DataType.build("BIGINT")
+    params = decimals.type_params(getattr(inner, "type", None))
+    if params is not None and params[0] + 10 < decimals.MAX_PRECISION:
+        return exp.DataType.build(f"DECIMAL({params[0] + 10}, {params[1]})")
+    return None
 
 
-def _bigint_sum(node: exp.Expression) -> exp.Expression:
+def _typed_sum(node: exp.Expression, to: exp.DataType) -> exp.Expression:
     agg = node.this if isinstance(node, exp.Window) else node
-    agg.meta["hive_bigint_sum"] = True
-    return exp.Cast(this=node, to=exp.DataType.build("BIGINT"))
+    agg.meta["hive_typed_sum"] = True
+    if to.this == exp.DataType.Type.DECIMAL:
+        return exp.TryCast(this=node, to=to)
+    return exp.Cast(this=node, to=to)
 
 
 _FRAME_FREE = (exp.FirstValue, exp.LastValue)
@@ -657,8 +667,8 @@ def rewrite_expression(node: exp.Expression) -> exp.Expression:
             return _decimal_avg(node, None)
     if isinstance(node, exp.JSONExtractScalar) and not node.meta.get("hive_json"):
         return _lenient_json(node)
-    if _integral_sum(node):
-        return _bigint_sum(node)
+    if (sum_type := _hive_sum_type(node)) is not None:
+        return _typed_sum(node, sum_type)
     if isinstance(node, (exp.Sum, exp.Avg)):
         return rewrite_aggregate_args(node)
     if isinstance(node, DATE_PARTS):

@@ -242,6 +242,27 @@ def test_sum_of_integers_is_bigint_in_both_engines(session):
     assert [c.strip() for c in printed(session, "DESCRIBE sum_ctas")[0].split("\t")[:2]] == ["total", "bigint"]
 
 
+def test_sum_of_decimal_widens_by_ten_digits_in_both_engines(session):
+    """GenericUDAFSumHiveDecimal: sum over decimal(p, s) is decimal(p + 10, s), NULL when the total
+    does not fit; windowed sums and CTAS columns carry the same type."""
+    session.execute("CREATE TABLE dsum_t (d DECIMAL(5,2), g INT)")
+    session.execute("INSERT INTO dsum_t VALUES (999.99, 1), (0.01, 1), (1.5, 2)")
+    for engine in ("arrow", "mr"):
+        session.execute(f"SET hive.execution.engine={engine}")
+        r = session.execute("SELECT g, sum(d) FROM dsum_t GROUP BY g ORDER BY g")
+        assert r.columns[1][1] == "decimal(15,2)"
+        assert printed(session, "SELECT g, sum(d) FROM dsum_t GROUP BY g ORDER BY g") == ["1\t1000.00", "2\t1.50"]
+    session.execute("SET hive.execution.engine=arrow")
+    r = session.execute("SELECT g, sum(d) OVER (PARTITION BY g) FROM dsum_t")
+    assert r.columns[1][1] == "decimal(15,2)"
+    session.execute("CREATE TABLE dsum_ctas AS SELECT sum(d) AS total FROM dsum_t")
+    assert [c.strip() for c in printed(session, "DESCRIBE dsum_ctas")[0].split("\t")[:2]] == ["total", "decimal(15,2)"]
+    # beyond 38 digits the result stays decimal(38, s)
+    session.execute("CREATE TABLE dsum_wide (d DECIMAL(30,2))")
+    session.execute("INSERT INTO dsum_wide VALUES (1.25)")
+    assert session.execute("SELECT sum(d) FROM dsum_wide").columns[0][1] == "decimal(38,2)"
+
+
 @pytest.mark.parametrize("call, expected", [
     ("get_json_object('{\"a\":[1,2]}', '$.a[1]')", "2"),
     ("get_json_object('not json', '$.a')", "NULL"),  # invalid JSON is NULL, not an error
