@@ -254,6 +254,8 @@ class Runner:
                 listeners.remove(jobs.event)
                 jobs.summary()
             self.current = result
+            for warning in getattr(self.session, "statement_warnings", []):
+                self.error(f"WARNING: {warning}")
             return self._print(result, first, started)
         except (KeyboardInterrupt, BrokenPipeError):
             self.cancel()

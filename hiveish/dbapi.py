@@ -201,6 +201,8 @@ class Cursor:
         self._closed = False
         self.lastrowid = None
         self.jobs: list = []  # the last statement's MapReduce jobs (JobReport: job_id, stage, status, counters, ...)
+        # PEP 249's optional `messages`: (Warning, text) for the last statement, e.g. a query MR could not run
+        self.messages: list[tuple[type, str]] = []
 
     def _check(self) -> None:
         if self._closed:
@@ -217,6 +219,7 @@ class Cursor:
             result = session.execute(sql)
         finally:
             self.jobs = list(session.statement_jobs)
+            self.messages = [(errors.Warning, w) for w in session.statement_warnings]
         self._result = result
         if result.columns:
             self.description = [(name, typ, None, None, *_prec_scale(typ), True) for name, typ in result.columns]
@@ -263,6 +266,7 @@ class Cursor:
         self._result = None
         self._batches = None
         self.jobs = []
+        self.messages = []
         self._rows = []
         self._pos = 0
         self.description = None

@@ -122,6 +122,8 @@ class Session:
 
         self.jobs = JobHistory()  # SHOW JOBS / DESCRIBE JOB
         self.statement_jobs: list = []  # JobReports of the statement running or last run
+        # warnings of the statement running or last run (shown by the CLI and shell, cursor.messages)
+        self.statement_warnings: list[str] = []
         # job_listeners: called as f(event, report) with event "start" | "progress" | "end"
         self.job_listeners: list[Callable[[str, object], None]] = []
         self._statement_text = ""
@@ -178,6 +180,7 @@ class Session:
             return Result(status="OK")
         if self._depth == 0:  # `source` runs statements inside a statement: those jobs count for it
             self.statement_jobs = []
+            self.statement_warnings = []
             self._statement_text = text
         self._depth += 1
         try:
@@ -375,6 +378,9 @@ class Session:
         """
         batch_size = self.settings.get_int("hiveish.result.batch.size", 65536)
         mr = getattr(plan, "mr", None)
+        if mr is None and hasattr(plan, "mr") and plan.scans:
+            # MapReduce was asked for (or chosen) but the lowering declined: say so, not only in EXPLAIN
+            self.statement_warnings.append(plan.engine_reason)
         if mr is None:
             if wrap is not None:
                 plan.sql = wrap(plan.sql)

@@ -36,8 +36,8 @@ def plan_for_mr(plan: QueryPlan, setting: Callable[[str], "str | None"], reason:
         out.engine_reason = reason
     except Unsupported as e:
         out.engine = "arrow"
-        out.engine_reason = f"MapReduce cannot run this query yet: {e}; ran on the vectorized engine"
+        out.engine_reason = f"MapReduce cannot run this query yet: {e}; it runs on the vectorized engine"
     except Exception as e:  # noqa: BLE001 - a lowering bug must not fail a query the Arrow engine can run
         out.engine = "arrow"
-        out.engine_reason = f"MapReduce lowering failed ({type(e).__name__}: {e}); ran on the vectorized engine"
+        out.engine_reason = f"MapReduce lowering failed ({type(e).__name__}: {e}); it runs on the vectorized engine"
     return out

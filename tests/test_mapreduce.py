@@ -179,6 +179,37 @@ def test_unsupported_shape_falls_back_with_reason(session):
     assert rows(session, sql) == [(1, "NO TABLE")]
 
 
+def test_a_query_mr_declines_is_reported_as_a_warning(tmp_path):
+    """With MapReduce asked for, a table query it cannot lower still runs, and the user is told so:
+    `WARNING:` on the CLI's stderr (also under -S) and PEP 249's `cursor.messages`."""
+    import subprocess
+    import sys
+
+    import hiveish
+
+    setup = ("CREATE TABLE w (g int, v int); INSERT INTO w VALUES (1, 2), (1, 3);")
+    declined = "SELECT g, sum(v) OVER win FROM w WINDOW win AS (PARTITION BY g)"
+    conn = hiveish.connect(warehouse=str(tmp_path / "wh"), metastore=str(tmp_path / "ms.db"))
+    cur = conn.cursor()
+    for stmt in setup.split(";")[:-1]:
+        cur.execute(stmt)
+    cur.execute("SET hive.execution.engine=mr")
+    cur.execute(declined)
+    assert cur.fetchall() == [(1, 5), (1, 5)]
+    assert [(kind, text.split(":")[0]) for kind, text in cur.messages] == [
+        (hiveish.Warning, "MapReduce cannot run this query yet")]
+    cur.execute("SELECT g, sum(v) FROM w GROUP BY g")  # lowered: no warning
+    assert cur.fetchall() == [(1, 5)] and cur.messages == []
+    cur.execute("SELECT 1")  # reads no table: nothing for MapReduce to do, nothing to warn about
+    assert cur.messages == []
+    conn.close()
+    p = subprocess.run([sys.executable, "-m", "hiveish", "-S", "--warehouse", str(tmp_path / "wh"), "--metastore",
+                        str(tmp_path / "ms.db"), "--hiveconf", "hive.execution.engine=mr", "-e", declined + ";"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.split("\n")[0] == "1\t5"
+    assert "WARNING: MapReduce cannot run this query yet: WINDOW clause" in p.stderr
+
+
 def test_injected_failures_are_retried(session):
     small(session)
     want, got = both(session, "select k, count(*), sum(v) from sales group by k",

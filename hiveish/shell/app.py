@@ -153,6 +153,8 @@ class Shell:
             self.failed(e)
             return False
         elapsed = time.monotonic() - started
+        for warning in self.session.statement_warnings:
+            self.error(f"WARNING: {warning}")
         try:
             self._show(fetched, first, elapsed, plain)
         except KeyboardInterrupt:
