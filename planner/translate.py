@@ -12,6 +12,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from hiveish.errors import SemanticException
 from planner import decimals
 from planner.functions import REGISTRY, TIMESTAMPS, as_date, call, hive_order_key, hive_string, native, native_cast
 
@@ -705,8 +706,43 @@ def rewrite_interval(node: exp.Interval) -> exp.Expression:
     return node
 
 
+def inline_named_windows(select: exp.Select) -> None:
+    """`OVER w … WINDOW w AS (…)` becomes the spelled-out `OVER (…)`, so each window stands alone
+    (the MapReduce lowering cuts jobs by a window's own PARTITION BY). A definition may build on an
+    earlier one (`w2 AS (w ORDER BY x)`), a use may add its frame (`OVER (w ROWS …)`)."""
+    named = select.args.get("windows")
+    if not named:
+        return
+    specs: dict[str, exp.Window] = {}
+
+    def resolved(w: exp.Window) -> exp.Window:
+        base_name = w.args.get("alias")
+        base = specs.get(base_name.name.lower()) if isinstance(base_name, exp.Identifier) else None
+        out = base.copy() if base is not None else exp.Window()
+        for key in ("partition_by", "order", "spec"):
+            if w.args.get(key):
+                out.set(key, w.args[key].copy() if isinstance(w.args[key], exp.Expression)
+                        else [e.copy() for e in w.args[key]])
+        return out
+
+    for definition in named:
+        specs[definition.this.name.lower()] = resolved(definition)
+    for use in list(select.find_all(exp.Window)):
+        if use in named or not isinstance(use.args.get("alias"), exp.Identifier):
+            continue
+        name = use.args["alias"].name.lower()
+        if name not in specs:
+            raise SemanticException(f"Window Spec {use.args['alias'].name} is not defined")
+        spec = resolved(use)
+        for key in ("partition_by", "order", "spec"):
+            use.set(key, spec.args.get(key))
+        use.set("alias", None)
+    select.set("windows", None)
+
+
 def structural_rewrites(tree: exp.Expression) -> None:
     for select in list(tree.find_all(exp.Select)):
+        inline_named_windows(select)
         rewrite_select_udtf(select)
         rewrite_laterals(select)
         rewrite_grouping(select)

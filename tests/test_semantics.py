@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from hiveish import errors
 from hiveish.session import Session
 from tests.test_functions import one, printed
 
@@ -240,6 +241,23 @@ def test_sum_of_integers_is_bigint_in_both_engines(session):
     assert r.columns[1][1] == "bigint"
     session.execute("CREATE TABLE sum_ctas AS SELECT sum(a) AS total FROM sum_t")
     assert [c.strip() for c in printed(session, "DESCRIBE sum_ctas")[0].split("\t")[:2]] == ["total", "bigint"]
+
+
+def test_named_windows_in_both_engines(session):
+    """`WINDOW w AS (…)`: uses by name, a definition built on another, a use adding its frame; the
+    MapReduce engine runs it as jobs (no fallback); an undefined name is a SemanticException."""
+    session.execute("CREATE TABLE win_t (g INT, v INT)")
+    session.execute("INSERT INTO win_t VALUES (1, 10), (1, 20), (1, 30), (2, 5)")
+    sql = ("SELECT g, v, sum(v) OVER w, rank() OVER w2, sum(v) OVER (w2 ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) "
+           "FROM win_t WINDOW w AS (PARTITION BY g), w2 AS (w ORDER BY v DESC) ORDER BY g, v")
+    want = ["1\t10\t60\t3\t30", "1\t20\t60\t2\t50", "1\t30\t60\t1\t30", "2\t5\t5\t1\t5"]
+    for engine in ("arrow", "mr"):
+        session.execute(f"SET hive.execution.engine={engine}")
+        assert printed(session, sql) == want
+        assert session.statement_warnings == []
+    session.execute("SET hive.execution.engine=arrow")
+    with pytest.raises(errors.SemanticException, match="Window Spec nope is not defined"):
+        session.execute("SELECT sum(v) OVER nope FROM win_t WINDOW w AS (PARTITION BY g)")
 
 
 def test_sum_of_decimal_widens_by_ten_digits_in_both_engines(session):
