@@ -210,6 +210,22 @@ def test_a_query_mr_declines_is_reported_as_a_warning(tmp_path):
     assert "WARNING: MapReduce cannot run this query yet: TABLESAMPLE" in p.stderr
 
 
+def test_silent_mr_run_leaves_stderr_empty(tmp_path):
+    """`hiveish -S` with MapReduce worker processes: the rows on stdout and nothing at all on stderr
+    (no job lines, and no interpreter-exit noise from the workers' DuckDB bindings)."""
+    import subprocess
+    import sys
+
+    base = ["--warehouse", str(tmp_path / "wh"), "--metastore", str(tmp_path / "ms.db")]
+    subprocess.run([sys.executable, "-m", "hiveish", *base, "-S", "-e",
+                    "CREATE TABLE q (g int, v int); INSERT INTO q VALUES (1, 2), (1, 3), (2, 4);"],
+                   check=True, capture_output=True, timeout=120)
+    p = subprocess.run([sys.executable, "-m", "hiveish", *base, "-S", "--hiveconf", "hive.execution.engine=mr",
+                        "--hiveconf", "hiveish.mapreduce.workers=2", "-e",
+                        "SELECT g, sum(v) FROM q GROUP BY g ORDER BY g;"], capture_output=True, text=True, timeout=120)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "1\t5\n2\t4\n", "")
+
+
 def test_injected_failures_are_retried(session):
     small(session)
     want, got = both(session, "select k, count(*), sum(v) from sales group by k",

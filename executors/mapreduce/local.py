@@ -36,18 +36,30 @@ def _exit_with_parent(parent: int) -> None:
 
     Workers ignore SIGINT: a terminal's Ctrl-C reaches the whole foreground process group, and
     the session cancels its tasks itself (cancel marker, then terminate), so a worker dying of
-    KeyboardInterrupt would only turn a KILLED job into a FAILED one."""
+    KeyboardInterrupt would only turn a KILLED job into a FAILED one.
+
+    The watcher stops at a normal exit: a thread still running while the interpreter finalizes
+    keeps DuckDB's bindings alive past their module and nanobind prints "leaked instances" noise."""
+    import atexit
     import signal
-    import time
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop = threading.Event()
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(1)
+        while os.getppid() == parent and not stop.wait(1):
+            pass
+        if not stop.is_set():
+            os._exit(1)
 
-    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+    watcher = threading.Thread(target=watch, daemon=True, name="exit-with-parent")
+    watcher.start()
+
+    def end() -> None:
+        stop.set()
+        watcher.join(2)
+
+    atexit.register(end)
 
 
 def _drop_pool(workers: int, only: ProcessPoolExecutor | None = None) -> None:
