@@ -259,16 +259,19 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
             table.params["EXTERNAL"] = "TRUE"
         query = tree.args.get("expression")
         if query is not None:
-            from hiveish import dml
-
             if table.is_external:
                 raise errors.SemanticException("[Error 10070]: CREATE-TABLE-AS-SELECT cannot create external table")
-            return dml.create_table_as(s, table, query, text)
-        if not table.columns and not table.is_view:
+        elif not table.columns and not table.is_view:
             raise errors.SemanticException(f"[Error 10043]: Either list of columns or a custom serializer should be specified for table {name}")
-        s.metastore.create_table(table)
-        s.catalog.fs(table.sd.location).mkdirs(table.sd.location)
-    return _ok()
+        if query is None:
+            s.metastore.create_table(table)
+            s.catalog.fs(table.sd.location).mkdirs(table.sd.location)
+            return _ok()
+    # CTAS: the query runs outside the metastore transaction (other sessions' statements go on
+    # meanwhile); the table and its files appear together in one commit at the end
+    from hiveish import dml
+
+    return dml.create_table_as(s, table, query, text)
 
 
 _PARTITIONED_ON = re.compile(r"(?is)\bpartitioned\s+on\s*\(([^()]*)\)")

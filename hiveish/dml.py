@@ -468,10 +468,13 @@ def create_table_as(s: "Session", table: Table, query: exp.Expression, text: str
             yield pa.RecordBatch.from_arrays([_conform(col, f.type) for col, f in zip(b.columns, target_schema)],
                                              schema=target_schema)
 
-    s.metastore.create_table(table)
     try:
         stage_result(s, pw, batches(), target_schema, [c.type for c in table.columns], [], None)
-        commit(s, [pw])
+        with s.metastore.transaction():
+            if s.metastore.get_table(table.db, table.name) is not None:  # created meanwhile by another session
+                raise errors.AlreadyExists(f"Table {table.db}.{table.name} already exists", code=10073)
+            s.metastore.create_table(table)
+            commit(s, [pw])
     except BaseException:
         discard(s, [pw])
         raise
