@@ -17,24 +17,16 @@ import pytest
 
 from hiveish import errors
 from hiveish.session import Session
+from tests.helpers import new_session, rows
 
 ENGINES = ["arrow", "mr"]
 
 
 @pytest.fixture(params=ENGINES)
 def s(request, tmp_path):
-    session = Session(warehouse=str(tmp_path / "wh"), metastore=str(tmp_path / "ms.db"),
-                      settings={"hive.execution.engine": request.param, "hiveish.mapreduce.inprocess": "true"})
+    session = new_session(tmp_path, **{"hive.execution.engine": request.param, "hiveish.mapreduce.inprocess": "true"})
     yield session
     session.close()
-
-
-def rows(s: Session, sql: str) -> list[tuple]:
-    result = s.execute(sql)
-    out = []
-    for b in result.batches:
-        out += list(zip(*[c.to_pylist() for c in b.columns]))
-    return out
 
 
 def text_table(s: Session, tmp_path, name: str, columns: str, files: dict[str, bytes]) -> str:

@@ -8,28 +8,16 @@ import struct
 import pytest
 
 from catalog.formats import rcfile
-from catalog.types import parse_type
 from hiveish import errors
-from hiveish.formatting import format_rows
 from hiveish.session import Session
+from tests.helpers import new_session, printed
 
 
 @pytest.fixture
 def s(tmp_path):
-    session = Session(warehouse=str(tmp_path / "wh"), metastore=str(tmp_path / "ms.db"),
-                      settings={"hive.local.time.zone": "UTC"})
+    session = new_session(tmp_path, **{"hive.local.time.zone": "UTC"})
     yield session
     session.close()
-
-
-def printed(s: Session, sql: str) -> list[str]:
-    """Rows as the Hive CLI prints them (cells joined by TAB)."""
-    result = s.execute(sql)
-    types = [parse_type(t) for _, t in result.columns]
-    out: list[str] = []
-    for batch in result.batches:
-        out.extend("\t".join(r) for r in format_rows(batch, types))
-    return out
 
 
 def write(path, text: str) -> str:

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.types import parse_type
-from hiveish.formatting import format_rows
 from hiveish.session import Session
 from planner.functions import REGISTRY
+from tests.helpers import new_session, printed
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     base = tmp_path_factory.mktemp("functions")
-    s = Session(warehouse=str(base / "wh"), metastore=str(base / "ms.db"),
-                settings={"hive.local.time.zone": "US/Pacific"})
+    s = new_session(base, **{"hive.local.time.zone": "US/Pacific"})
     yield s
     s.close()
-
-
-def printed(s: Session, sql: str) -> list[str]:
-    """The rows as Hive's CLI prints them (TAB-separated, NULL for nulls)."""
-    result = s.execute(sql)
-    types = [parse_type(t) for _, t in result.columns]
-    out: list[str] = []
-    for batch in result.batches:
-        out.extend("\t".join("NULL" if c is None else c for c in row) for row in format_rows(batch, types))
-    return out
 
 
 def one(s: Session, sql: str) -> str:

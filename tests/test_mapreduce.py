@@ -11,6 +11,7 @@ import pytest
 
 from hiveish import errors
 from hiveish.session import Session
+from tests.helpers import rows
 
 N_ROWS = 20000
 
@@ -53,13 +54,6 @@ def session(tmp_path, data):
     s.execute(f"LOAD DATA LOCAL INPATH '{pq_path}' INTO TABLE dim")
     yield s
     s.close()
-
-
-def rows(s: Session, sql: str) -> list[tuple]:
-    out = []
-    for b in s.execute(sql).batches:
-        out.extend(zip(*[c.to_pylist() for c in b.columns]))
-    return out
 
 
 def both(s: Session, sql: str, ordered: bool = False, **mr_settings: str) -> tuple[list, list]:

@@ -9,14 +9,14 @@ import pytest
 
 from hiveish import errors
 from hiveish.session import Session
-from tests.test_functions import one, printed
+from tests.helpers import new_session, printed
+from tests.test_functions import one
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     base = tmp_path_factory.mktemp("semantics")
-    s = Session(warehouse=str(base / "wh"), metastore=str(base / "ms.db"),
-                settings={"hive.local.time.zone": "US/Pacific"})
+    s = new_session(base, **{"hive.local.time.zone": "US/Pacific"})
     s.execute("CREATE TABLE dec_t (d DECIMAL(20,10), k INT) ROW FORMAT DELIMITED FIELDS TERMINATED BY ','")
     (base / "dec.txt").write_text("1234567890.1234567890,1\n0,1\n-1.5,2\n\\N,2\n2.25,2\n")
     s.execute(f"LOAD DATA LOCAL INPATH '{base / 'dec.txt'}' INTO TABLE dec_t")

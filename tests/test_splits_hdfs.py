@@ -24,6 +24,7 @@ from executors.mapreduce.splits import splits_for_scan
 from hiveish.minihdfs import MiniHdfs
 from hiveish.session import Session
 from planner.plan import ScanNode
+from tests.helpers import rows
 
 BLOCK = 32 << 10
 MINIHDFS_OPTIONS = {"block_size": BLOCK, "root_permission": "777"}
@@ -72,13 +73,6 @@ def session(hdfs: MiniHdfs, files: dict[str, str], tmp_path_factory: pytest.Temp
     s.execute(f"LOAD DATA LOCAL INPATH '{files['parquet']}' INTO TABLE facts")
     yield s
     s.close()
-
-
-def rows(s: Session, sql: str) -> list[tuple]:
-    out: list[tuple] = []
-    for b in s.execute(sql).batches:
-        out.extend(zip(*[c.to_pylist() for c in b.columns]))
-    return out
 
 
 def both(s: Session, sql: str, **mr: str) -> tuple[list, list]:

@@ -10,22 +10,14 @@ import pytest
 
 from hiveish import errors
 from hiveish.session import Session
+from tests.helpers import new_session, rows
 
 
 @pytest.fixture
 def session(tmp_path):
-    s = Session(warehouse=str(tmp_path / "wh"), metastore=str(tmp_path / "ms.db"),
-                settings={"hive.local.time.zone": "UTC"})
+    s = new_session(tmp_path, **{"hive.local.time.zone": "UTC"})
     yield s
     s.close()
-
-
-def rows(s: Session, sql: str) -> list[tuple]:
-    result = s.execute(sql)
-    out = []
-    for b in result.batches:
-        out.extend(zip(*[c.to_pylist() for c in b.columns]))
-    return out
 
 
 def files_under(path) -> list[str]:
