@@ -11,11 +11,13 @@ directory, which the workers see since everything runs on one machine.
 * placement: map tasks ask for the workers on their split's block hosts;
 * without a scheduler address, a LocalCluster is started once and reused;
 * counters and failure logs match the local runner's, retries included;
-* the conformance corpus, a subset picked by a rule (CONFORMANCE_RULE below);
-* TPC-H SF0.1 (Parquet uploaded into HDFS) against the reference answers: the
-  queries in TPCH_CI by default, all 22 with `HIVEISH_DASK_TPCH=all`;
+* the conformance corpus, a subset picked by a rule (CONFORMANCE_STEP below);
+* all 22 TPC-H queries at SF0.1 (Parquet uploaded into HDFS) against the reference
+  answers, each checked to have been lowered to MapReduce jobs that ran on the cluster;
 * a worker SIGKILLed mid-job costs only its attempts; the query's rows are right;
-* `cursor.cancel()` from another thread stops the cluster's tasks;
+* `cursor.cancel()` from another thread stops the cluster's tasks; cancelled attempts free
+  their workers and leave nothing in the shuffle directory, even when the driver removed the
+  query's directory (and its cancel marker) before they looked;
 * an unreachable scheduler is a clear error.
 """
 
@@ -23,9 +25,7 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -35,17 +35,11 @@ import pytest
 from hiveish import errors
 from hiveish.minihdfs import MiniHdfs
 from hiveish.session import Session
-from tests import conformance
+from tests import conformance, tpch_hdfs
 
 pytest.importorskip("distributed", reason="dask[distributed] is not installed (pip install '.[dask]')")
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCH = os.path.join(REPO_ROOT, "bench")
-if BENCH not in sys.path:
-    sys.path.insert(0, BENCH)
-
-import tpch_answers  # noqa: E402
-import tpch_data  # noqa: E402
+import tpch_data  # noqa: E402 - bench/ is on sys.path (tests/tpch_hdfs.py)
 from dask_tpch import DaskCluster  # noqa: E402
 
 MINIHDFS_OPTIONS = {"block_size": 1 << 20, "root_permission": "777"}
@@ -289,6 +283,39 @@ def test_cursor_cancel_stops_the_cluster_tasks(sales: dict, dask_settings: dict[
         conn.close()
 
 
+def _executing(cluster: DaskCluster) -> int:
+    """Task attempts running in the workers' threads right now (the scheduler may have forgotten them)."""
+    return sum(cluster.client.run(lambda dask_worker: dask_worker.state.executing_count).values())
+
+
+def test_cancelled_attempts_free_their_workers(session: Session, cluster: DaskCluster, shared_dir: str) -> None:
+    """Dask cannot interrupt a running task: a cancelled attempt must stop by itself, even when the
+    driver has already removed the query's directory (and its cancel marker) when it next looks."""
+    s = session
+    s.execute("SET mapreduce.input.fileinputformat.split.maxsize=1048576")  # 2 long maps: ~36M rows each
+    s.execute("SET hiveish.mapreduce.cancel.grace.ms=15000")  # they stop by themselves, no worker restarted
+    pids = cluster.worker_pids()
+    big = "SELECT a.id, b.id FROM sales a JOIN sales b ON a.k = b.k"
+    thread, box = _run_in_thread(lambda: s.execute(big))
+    _wait_for_processing(cluster, box)
+    deadline = time.monotonic() + 30
+    while _executing(cluster) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    s.cancel()
+    thread.join(30)
+    assert isinstance(box.get("error"), errors.Error) and "cancel" in str(box["error"]).lower(), box
+    t0 = time.monotonic()
+    while _executing(cluster) and time.monotonic() - t0 < 20:
+        time.sleep(0.1)
+    assert _executing(cluster) == 0
+    assert time.monotonic() - t0 < 5  # well before the maps would have ended by themselves
+    time.sleep(0.5)
+    assert not [n for n in os.listdir(shared_dir) if n.startswith("query")], [(r, f) for r, _, f in os.walk(shared_dir)]
+    s.execute("SET mapreduce.input.fileinputformat.split.maxsize=524288")
+    assert sorted(rows(s, AGG)) == sorted(on_arrow(s, AGG))  # the cluster takes the next query at once
+    assert cluster.worker_pids() == pids
+
+
 # ---------------------------------------------------------------------------
 # the conformance corpus under mr + dask, warehouse on HDFS
 # ---------------------------------------------------------------------------
@@ -296,7 +323,7 @@ def test_cursor_cancel_stops_the_cluster_tasks(sales: dict, dask_settings: dict[
 # The rule: every CONFORMANCE_STEP-th case of the corpus in name order (a spread across features:
 # names group cases by feature), skipping the known failures. HIVEISH_DASK_CONFORMANCE=all runs
 # every case.
-CONFORMANCE_STEP = 1 if os.environ.get("HIVEISH_DASK_CONFORMANCE") == "all" else 16
+CONFORMANCE_STEP = 1 if os.environ.get("HIVEISH_DASK_CONFORMANCE") == "all" else 4
 
 
 def _conformance_cases() -> list[str]:
@@ -309,38 +336,18 @@ def _conformance_cases() -> list[str]:
 @pytest.fixture(scope="module")
 def conformance_setup(hdfs: MiniHdfs, tmp_path_factory: pytest.TempPathFactory) -> str:
     """setup.sql run once into an HDFS warehouse; returns the metastore file cases start from."""
-    cases_dir = conformance.DEFAULT_CASES
-    metastore = str(tmp_path_factory.mktemp("conformance") / "setup.db")
-    with open(os.path.join(cases_dir, "setup.sql"), encoding="utf-8") as f:
-        records = conformance.parse_records(f.read())
-    with Session(warehouse=hdfs.uri("/conformance/setup"), metastore=metastore,
-                 settings={**conformance._settings("arrow"), **FAST}) as s:
-        ok, msg = conformance.run_records(s, records, os.path.join(cases_dir, "data"))
-    assert ok, f"setup.sql on HDFS: {msg}"
-    return metastore
+    return tpch_hdfs.conformance_setup(hdfs, tmp_path_factory, FAST)
 
 
 @pytest.mark.parametrize("case", _conformance_cases())
 def test_conformance_case_on_dask(case: str, conformance_setup: str, hdfs: MiniHdfs, dask_settings: dict[str, str],
-                                  tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+                                  tmp_path) -> None:
     from tests.test_conformance import known_failures
 
     if case in known_failures():
         pytest.skip("listed in conformance_known_failures.txt")
-    monkeypatch.setenv("TZ", conformance.TIME_ZONE)
-    time.tzset()
-    metastore = str(tmp_path / "metastore.db")
-    shutil.copyfile(conformance_setup, metastore)
-    with open(os.path.join(conformance.DEFAULT_CASES, "cases", case), encoding="utf-8") as f:
-        records = conformance.parse_records(f.read())
-    try:
-        with Session(warehouse=hdfs.uri(f"/conformance/{case[:-5]}"), metastore=metastore,
-                     settings={**conformance._settings("mr"), **dask_settings}) as s:
-            ok, msg = conformance.run_records(s, records, os.path.join(conformance.DEFAULT_CASES, "data"))
-            _MR_JOBS[case] = len(s.mapreduce_log)
-    finally:
-        monkeypatch.undo()
-        time.tzset()
+    settings = {**conformance._settings("mr"), **dask_settings}
+    ok, msg, _MR_JOBS[case] = tpch_hdfs.run_conformance_case(case, conformance_setup, hdfs, tmp_path, settings)
     assert ok, msg
 
 
@@ -360,65 +367,25 @@ def test_conformance_subset_ran_on_the_cluster() -> None:
 # ---------------------------------------------------------------------------
 
 TPCH_SF = "0.1"
-# CI: Q1 (scan, filter, two-stage aggregate and sort over lineitem), one of the two queries the MR
-# planner lowers today. Q6 is the other, left out of CI because its add_months() runs per row here
-# (about 75 s on the 2-core CI machine). HIVEISH_DASK_TPCH=all runs all 22 (those not lowered run
-# on the vectorized engine, answers checked too).
-TPCH_CI = [1]
-TPCH_QUERIES = tpch_data.QUERIES if os.environ.get("HIVEISH_DASK_TPCH") == "all" else TPCH_CI
 
 
 @pytest.fixture(scope="module")
 def tpch(hdfs: MiniHdfs, dask_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    """Managed Parquet TPC-H tables in the HDFS warehouse (LOAD DATA LOCAL: an upload)."""
-    import re
-
-    import hiveish
-    from hiveish.script import split_statements
-
-    cached = os.path.join(BENCH, ".data", f"sf{TPCH_SF}")
-    if tpch_data._complete(os.path.join(cached, "parquet"), ".parquet"):
-        local = os.path.join(cached, "parquet")
-    elif tpch_data.tpchgen_path() is not None:
-        local = tpch_data.prepare(TPCH_SF, str(tmp_path_factory.mktemp("tpch")), ["parquet"])["parquet"]
-    else:
-        pytest.skip("tpchgen-cli is not installed and bench/.data has no SF0.1 data")
-    with open(os.path.join(tpch_data.TPCH_DIR, "tables.sql"), encoding="utf-8") as f:
-        ddl = f.read().replace("CREATE EXTERNAL TABLE", "CREATE TABLE").replace("${STORED_AS}", "PARQUET")
-    ddl = re.sub(r"\s*LOCATION '[^']*'", "", ddl)
-    conn = hiveish.connect(warehouse=hdfs.uri("/tpch"), metastore=str(tmp_path_factory.mktemp("m") / "m.db"),
-                           **dask_settings)
-    cur = conn.cursor()
-    for stmt in split_statements(ddl):
-        cur.execute(stmt.text)
-    for t in tpch_data.TABLES:
-        cur.execute(f"LOAD DATA LOCAL INPATH '{local}/{t}' INTO TABLE {t}")
-    cur.close()
-    try:
-        yield conn
-    finally:
-        conn.close()
+    """Managed Parquet TPC-H tables in the HDFS warehouse, queried with mr + dask."""
+    table_dir = tpch_hdfs.parquet_dir(TPCH_SF, tmp_path_factory)
+    yield from tpch_hdfs.tpch_warehouse(hdfs, table_dir, "parquet", str(tmp_path_factory.mktemp("m") / "m.db"),
+                                        dask_settings)
 
 
-@pytest.mark.skipif(not os.path.isdir(os.path.join(tpch_data.TPCH_DIR, "answers", f"sf{TPCH_SF}")),
-                    reason="TPC-H SF0.1 answers not found")
-@pytest.mark.parametrize("n", TPCH_QUERIES, ids=lambda n: f"q{n:02d}")
-def test_tpch_on_dask(tpch, n: int) -> None:
+@pytest.mark.skipif(not tpch_hdfs.has_answers(TPCH_SF), reason="TPC-H SF0.1 answers not found")
+@pytest.mark.parametrize("n", tpch_data.QUERIES, ids=lambda n: f"q{n:02d}")
+def test_tpch_on_dask(tpch, cluster: DaskCluster, n: int) -> None:
     from executors.mapreduce.dask_runner import DaskRunner
 
-    expected = tpch_answers.load_answer(tpch_answers.answer_path(tpch_data.TPCH_DIR, TPCH_SF, n))
-    session = tpch.session
-    before = len(session.mapreduce_log)
-    cur = tpch.cursor()
-    try:
-        cur.execute("EXPLAIN " + tpch_data.query_text(n))
-        lowered = cur.fetchall()[0][0].startswith("Engine: mr")
-        cur.execute(tpch_data.query_text(n))
-        got = cur.fetchall()
-    finally:
-        cur.close()
-    ok, msg = tpch_answers.compare(got, expected)
-    assert ok, f"Q{n}: {msg}"
-    if lowered:  # really ran as MapReduce jobs on the cluster
-        assert len(session.mapreduce_log) > before
-        assert isinstance(session.mapreduce_last, DaskRunner)
+    jobs = tpch_hdfs.check_tpch(tpch, TPCH_SF, n, engine="mr")  # lowered; every job SUCCESS; right answer
+    runner = tpch.session.mapreduce_last
+    assert isinstance(runner, DaskRunner)
+    assert [r.job_id for r in runner.reports] == [j.job_id for j in jobs]
+    # every attempt of every job went to the cluster (placements: attempt id -> workers asked for)
+    maps = sum(r.maps for r in runner.reports)
+    assert len([a for a in runner.placements if "_m_" in a]) >= maps

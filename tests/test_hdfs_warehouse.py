@@ -25,7 +25,6 @@ import getpass
 import gzip
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -39,14 +38,13 @@ from catalog.fs.webhdfs import WebHdfsFileSystem
 from hiveish import errors
 from hiveish.minihdfs import MiniHdfs
 from hiveish.session import Session
-from tests import conformance
+from tests import conformance, tpch_hdfs
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(REPO_ROOT, "bench")
 if BENCH not in sys.path:
     sys.path.insert(0, BENCH)
 
-import tpch_answers  # noqa: E402
 import tpch_data  # noqa: E402
 
 BLOCK = 4 << 20
@@ -520,17 +518,7 @@ def test_persistent_failure_during_insert_overwrite_keeps_table(session: Session
 @pytest.fixture(scope="module")
 def conformance_setup(hdfs: MiniHdfs, tmp_path_factory: pytest.TempPathFactory) -> str:
     """setup.sql run once into an HDFS warehouse; returns the metastore file cases start from."""
-    cases_dir = conformance.DEFAULT_CASES
-    if not os.path.isdir(cases_dir):
-        pytest.skip(f"conformance corpus not found at {cases_dir}")
-    metastore = str(tmp_path_factory.mktemp("conformance") / "setup.db")
-    with open(os.path.join(cases_dir, "setup.sql"), encoding="utf-8") as f:
-        records = conformance.parse_records(f.read())
-    with Session(warehouse=hdfs.uri("/conformance/setup"), metastore=metastore,
-                 settings={**conformance._settings("arrow"), **FAST}) as s:
-        ok, msg = conformance.run_records(s, records, os.path.join(cases_dir, "data"))
-    assert ok, f"setup.sql on HDFS: {msg}"
-    return metastore
+    return tpch_hdfs.conformance_setup(hdfs, tmp_path_factory, FAST)
 
 
 def _known_failures() -> set[str]:
@@ -540,28 +528,11 @@ def _known_failures() -> set[str]:
 
 
 @pytest.mark.parametrize("case", CONFORMANCE_CASES)
-def test_conformance_case_on_hdfs(case: str, conformance_setup: str, hdfs: MiniHdfs, tmp_path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conformance_case_on_hdfs(case: str, conformance_setup: str, hdfs: MiniHdfs, tmp_path) -> None:
     if case in _known_failures():
         pytest.skip("listed in conformance_known_failures.txt (fails on the local warehouse too)")
-    import time
-
-    monkeypatch.setenv("TZ", conformance.TIME_ZONE)
-    time.tzset()
-    metastore = str(tmp_path / "metastore.db")
-    shutil.copyfile(conformance_setup, metastore)
-    # the setup tables stay where setup.sql put them (no case writes to them); the case's own
-    # tables go to its own warehouse root
-    path = os.path.join(conformance.DEFAULT_CASES, "cases", case)
-    with open(path, encoding="utf-8") as f:
-        records = conformance.parse_records(f.read())
-    try:
-        with Session(warehouse=hdfs.uri(f"/conformance/{case[:-5]}"), metastore=metastore,
-                     settings={**conformance._settings("arrow"), **FAST}) as s:
-            ok, msg = conformance.run_records(s, records, os.path.join(conformance.DEFAULT_CASES, "data"))
-    finally:
-        monkeypatch.undo()
-        time.tzset()
+    settings = {**conformance._settings("arrow"), **FAST}
+    ok, msg, _ = tpch_hdfs.run_conformance_case(case, conformance_setup, hdfs, tmp_path, settings)
     assert ok, msg
     assert all(n.startswith("metastore.db") for n in os.listdir(tmp_path)), os.listdir(tmp_path)
 
@@ -584,24 +555,7 @@ def tpch_local(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def _tpch_warehouse(hdfs: MiniHdfs, tpch_local: dict[str, str], fmt: str, tmp_path_factory) -> Iterator:
     """Managed TPC-H tables in the HDFS warehouse, filled by LOAD DATA LOCAL INPATH (an upload)."""
-    import hiveish
-    from hiveish.script import split_statements
-
-    with open(os.path.join(tpch_data.TPCH_DIR, "tables.sql"), encoding="utf-8") as f:
-        ddl = f.read().replace("CREATE EXTERNAL TABLE", "CREATE TABLE").replace("${STORED_AS}", tpch_data.FORMATS[fmt])
-    ddl = re.sub(r"\s*LOCATION '[^']*'", "", ddl)
-    conn = hiveish.connect(warehouse=hdfs.uri(f"/tpch/{fmt}"), metastore=str(tmp_path_factory.mktemp("m") / "m.db"),
-                           **FAST)
-    cur = conn.cursor()
-    for stmt in split_statements(ddl):
-        cur.execute(stmt.text)
-    for t in tpch_data.TABLES:
-        cur.execute(f"LOAD DATA LOCAL INPATH '{tpch_local[fmt]}/{t}' INTO TABLE {t}")
-    cur.close()
-    try:
-        yield conn
-    finally:
-        conn.close()
+    yield from tpch_hdfs.tpch_warehouse(hdfs, tpch_local[fmt], fmt, str(tmp_path_factory.mktemp("m") / "m.db"), FAST)
 
 
 @pytest.fixture(scope="module")
@@ -615,21 +569,7 @@ def tpch_text(hdfs: MiniHdfs, tpch_local: dict[str, str], tmp_path_factory) -> I
 
 
 def _check_tpch(conn, n: int, engine: str = "arrow") -> None:
-    expected = tpch_answers.load_answer(tpch_answers.answer_path(tpch_data.TPCH_DIR, TPCH_SF, n))
-    jobs_before = len(getattr(conn.session, "mapreduce_log", []))
-    cur = conn.cursor()
-    try:
-        cur.execute(f"SET hive.execution.engine={engine}")
-        cur.execute(tpch_data.query_text(n))
-        rows = cur.fetchall()
-        assert len(cur.description) == len(expected.columns)
-    finally:
-        cur.execute("SET hive.execution.engine=auto")
-        cur.close()
-    ok, msg = tpch_answers.compare(rows, expected)
-    assert ok, f"Q{n} ({engine}): {msg}"
-    if engine == "mr" and n in MR_LOWERED:  # really ran as MapReduce jobs, reading HDFS
-        assert len(conn.session.mapreduce_log) > jobs_before
+    tpch_hdfs.check_tpch(conn, TPCH_SF, n, engine)  # under mr: lowered, and its jobs ran reading HDFS
 
 
 @pytest.mark.parametrize("n", tpch_data.QUERIES, ids=lambda n: f"q{n:02d}")
@@ -643,10 +583,7 @@ def test_tpch_text_on_hdfs(tpch_text, n: int) -> None:
 
 
 # under mr every TPC-H query runs as MapReduce jobs reading HDFS
-MR_QUERIES = MR_LOWERED = tpch_data.QUERIES  # every query lowers to MR jobs
-
-
-@pytest.mark.parametrize("n", MR_QUERIES, ids=lambda n: f"q{n:02d}")
+@pytest.mark.parametrize("n", tpch_data.QUERIES, ids=lambda n: f"q{n:02d}")
 def test_tpch_mapreduce_on_hdfs(tpch_parquet, n: int) -> None:
     _check_tpch(tpch_parquet, n, engine="mr")
 

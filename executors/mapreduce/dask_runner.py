@@ -156,6 +156,18 @@ def _host_of(worker: str) -> str:
 
 
 # -- worker side ---------------------------------------------------------------------------------
+WATCH_INTERVAL = 0.2  # seconds between a running attempt's looks for its query's cancellation
+MAX_GRACE = 30.0  # the longest the driver waits for cancelled attempts to leave the query's directory
+
+
+def cancel_grace(settings: dict[str, str]) -> float:
+    """`hiveish.mapreduce.cancel.grace.ms` in seconds: how long a cancelled attempt may take to stop."""
+    try:
+        return max(0.0, int(settings.get("hiveish.mapreduce.cancel.grace.ms") or 1000) / 1000)
+    except ValueError:
+        return 1.0
+
+
 def run_attempt(blob: bytes) -> TaskResult:
     """One task attempt on a Dask worker (the spec travels pickled: plain bytes for the scheduler)."""
     spec: TaskSpec = pickle.loads(blob)
@@ -165,7 +177,88 @@ def run_attempt(blob: bytes) -> TaskResult:
                                "every worker, at the same path")
     # dask may rerun this attempt after its worker died (a scheduler allowing failures): start clean
     remove_tree(os.path.join(spec.job_dir, "_temporary", spec.attempt_id))
-    return run_task(spec)
+    done = threading.Event()
+    watcher = _Watcher(spec, done, _nanny_worker())
+    watcher.start()
+    try:
+        return run_task(spec)
+    finally:
+        done.set()
+        watcher.join()
+        if watcher.recreated:  # the driver had removed the query's directory: remove what the stop needed
+            remove_tree(os.path.dirname(spec.job_dir))
+
+
+class _Watcher(threading.Thread):
+    """Stops an attempt whose query was cancelled or abandoned while it ran.
+
+    Dask cannot interrupt a running task: cancelling its future only makes the
+    scheduler forget it, while the worker thread runs on, holding its slot. Task
+    bodies stop between batches when the query's `_cancel` marker exists, but a
+    driver that gives up on a query may remove the query's directory, marker included,
+    so here a vanished directory gets the marker back. An attempt that still runs
+    `hiveish.mapreduce.cancel.grace.ms` after its query was cancelled (one long DuckDB
+    call) is stopped the way Hadoop kills a task's JVM: the worker process exits and its
+    nanny starts a fresh one (only under a nanny; a worker without one is left alone).
+    """
+
+    def __init__(self, spec: TaskSpec, done: threading.Event, worker: str | None) -> None:
+        super().__init__(daemon=True, name=f"hiveish-watch-{spec.attempt_id}")
+        self.spec, self.done, self.worker = spec, done, worker
+        self.query_dir = os.path.dirname(spec.job_dir)
+        self.marker = os.path.join(self.query_dir, "_cancel")
+        self.recreated = False
+        self.grace = cancel_grace(spec.settings)
+
+    def run(self) -> None:
+        since: float | None = None
+        while not self.done.wait(WATCH_INTERVAL):
+            gone = not os.path.isdir(self.spec.job_dir)
+            if gone:
+                try:
+                    os.makedirs(self.spec.job_dir, exist_ok=True)
+                    with open(self.marker, "w"):
+                        pass
+                    self.recreated = True
+                except OSError:
+                    pass
+            if since is None and (gone or os.path.exists(self.marker)):
+                since = time.monotonic()
+            if since is not None and time.monotonic() - since > self.grace and not self.done.is_set():
+                if self.worker is not None:
+                    logging.getLogger(__name__).warning(
+                        "cancelled attempt %s did not stop within %.1f s: restarting worker %s",
+                        self.spec.attempt_id, self.grace, self.worker)
+                    os._exit(1)  # the nanny starts a fresh worker process
+                return
+
+
+def _nanny_worker() -> str | None:
+    """This Dask worker's address when a nanny watches it (and would restart it), else None.
+
+    Asked in the task's own thread: `get_worker` knows the worker only there."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # not on a Dask worker
+        return None
+    return worker.address if getattr(worker, "nanny", None) else None
+
+
+def _remove_when_left(query_dir: str, grace: float) -> None:
+    """Remove a cancelled query's directory once no attempt directory is left in it (or after the grace)."""
+    deadline = time.monotonic() + min(MAX_GRACE, grace + 5.0)  # + a worker's restart
+    while time.monotonic() < deadline:
+        try:
+            left = [a for stage in os.listdir(query_dir) if os.path.isdir(os.path.join(query_dir, stage, "_temporary"))
+                    for a in os.listdir(os.path.join(query_dir, stage, "_temporary"))]
+        except OSError:
+            break
+        if not left:
+            break
+        time.sleep(WATCH_INTERVAL)
+    remove_tree(query_dir)
 
 
 # -- driver side -----------------------------------------------------------------------------------
@@ -200,6 +293,7 @@ class DaskRunner(MRRunner):
         self._slots = 1  # worker threads in the cluster
         self._info_at = -1.0
         self.placements: dict[str, list[str]] = {}  # attempt id -> workers it asked for
+        self._abandoned = False  # attempts were cancelled on the cluster while running
 
     @property
     def client(self):
@@ -308,17 +402,42 @@ class DaskRunner(MRRunner):
         fut.add_done_callback(finished)
 
     def abort(self, running: list[Future]) -> None:
+        self._mark_cancelled()  # a failed query: its other attempts stop too
         self._cancel_cluster_tasks()
 
     def cancel(self) -> None:
         super().cancel()  # the marker file tells running attempts to stop between batches
         self._cancel_cluster_tasks()
 
+    def _mark_cancelled(self) -> None:
+        try:
+            with open(os.path.join(self.dir, "_cancel"), "w"):
+                pass
+        except OSError:
+            pass
+
+    def cleanup(self) -> None:
+        """Remove the query's directory; after a cancel or failure, once the cluster's attempts have left it.
+
+        Attempts cancelled on the cluster may still be running (Dask cannot stop them): they
+        stop at the `_cancel` marker, removing their attempt directories. The directory goes
+        when none is left, or after the cancel grace, by which time the watchers have stopped them.
+        """
+        with self._lock:
+            abandoned, self._abandoned = self._abandoned, False
+        if not abandoned:
+            super().cleanup()
+            return
+        self._mark_cancelled()
+        threading.Thread(target=_remove_when_left, args=(self.dir, cancel_grace(self.settings)), daemon=True,
+                         name=f"hiveish-cleanup-{self.query_id}").start()
+
     def _cancel_cluster_tasks(self) -> None:
         with self._lock:
             waiting = [out for _, out in self._waiting]
             self._waiting.clear()
             futures = [f for f in self._running.values() if f is not None]
+            self._abandoned = self._abandoned or bool(futures)
         for out in waiting:
             out.cancel()
         if futures and self._client_obj is not None:
