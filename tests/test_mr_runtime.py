@@ -444,11 +444,20 @@ def test_sort_and_aggregate_spill_in_bounded_memory(tmp_path):
                 "hive.exec.reducers.bytes.per.reducer": str(4 * 2**20)}
     script = tmp_path / "memory_check.py"
     script.write_text(_MEMORY_SCRIPT)
+    worker_tmp = tmp_path / "worker-tmp"  # the workers' private temp dir (TMPDIR): DuckDB spills go there
+    worker_tmp.mkdir()
     p = subprocess.run([sys.executable, str(script), str(tmp_path), str(data), json.dumps(settings)],
                        capture_output=True, text=True, cwd=str(REPO), timeout=1800,
-                       env={**os.environ, "PYTHONPATH": str(REPO)})
+                       env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(worker_tmp)})
     assert p.returncode == 0, p.stderr[-3000:]
     out = json.loads(p.stdout.strip().splitlines()[-1])
+    # nothing private to a task was left in (or ever put in) the shared shuffle dir, and the
+    # workers removed their temp dirs when they exited
+    assert not [str(f) for f in (tmp_path / "mr").rglob("*")], "shared local dir not empty"
+    deadline = time.monotonic() + 10
+    while list(worker_tmp.glob("hiveish-task-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not list(worker_tmp.glob("hiveish-task-*"))
     for name in ("aggregate", "sort"):
         assert out[name]["same"], name  # DuckDB's answer, in order
         assert out[name]["spills"][0] > 0 and out[name]["spilled"][0] > 0, out
@@ -456,3 +465,62 @@ def test_sort_and_aggregate_spill_in_bounded_memory(tmp_path):
     assert out["aggregate"]["spills"][1] > 0  # the ORDER BY job over the aggregate spilled too
     allowed = memory_mb + 2 * sort_mb + 80
     assert out["peak_mb"] - out["baseline_mb"] <= allowed, out
+
+
+def test_streaming_merge_of_sorted_runs_orders_rows_and_counts_groups(tmp_path):
+    """The merge behind map-side spill merging and the reducer's REDUCE_INPUT_GROUPS: sorted runs
+    (DuckDB sort keys with DESC, NULLS FIRST/LAST, long runs of one key across batches) read a few
+    rows at a time come out in DuckDB's ORDER BY order, and the distinct keys are counted."""
+    import duckdb
+
+    from executors.mapreduce.job import SortKey
+    from executors.mapreduce.merge import SK, count_groups, merge, read_runs, sort_key_sql
+
+    keys = [SortKey("a", descending=True, nulls_first=False), SortKey("b")]
+    order = ", ".join(k.sql() for k in keys)
+    con = duckdb.connect()
+    rnd = random.Random(5)
+    paths = []
+    for i in range(4):
+        n = rnd.randrange(50, 300)
+        t = pa.table({"a": [None if rnd.random() < 0.1 else rnd.randrange(6) for _ in range(n)],
+                      "b": [None if rnd.random() < 0.1 else f"s{rnd.randrange(4)}" for _ in range(n)],
+                      "id": [i * 1000 + j for j in range(n)]})
+        if i % 2:  # one key that spans several batches of these runs
+            t = pa.concat_tables([t, pa.table({"a": [9] * 40, "b": ["x"] * 40, "id": [i * 1000 + 500 + j for j in range(40)]})])
+        con.register("t", t)
+        run = con.sql(f"SELECT *, {sort_key_sql(keys)} AS {SK} FROM t ORDER BY {order}").to_arrow_table()
+        path = tmp_path / f"run{i}.arrow"
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, run.schema) as w:
+            w.write_table(run, max_chunksize=16)
+        paths.append(str(path))
+    allrows = pa.concat_tables([pa.ipc.open_file(p).read_all() for p in paths])
+    con.register("allrows", allrows)
+    want = con.sql(f"SELECT a, b FROM allrows ORDER BY {order}").fetchall()
+    merged = pa.concat_tables(list(merge(read_runs(paths, rows=5))))
+    assert list(zip(merged.column("a").to_pylist(), merged.column("b").to_pylist())) == want
+    assert sorted(merged.column("id").to_pylist()) == sorted(allrows.column("id").to_pylist())  # every row once
+    groups = con.sql("SELECT count(*) FROM (SELECT DISTINCT a, b FROM allrows)").fetchall()[0][0]
+    assert count_groups(read_runs(paths, columns=[SK], rows=3, mmap=True)) == groups
+    con.close()
+
+
+def test_automatic_reducer_count_keeps_every_worker_busy():
+    """Hive's estimate (input / hive.exec.reducers.bytes.per.reducer) gives one reducer below 256 MB;
+    the local runner raises it to its worker count when each reducer still gets 32 MB or more."""
+    from executors.mapreduce.job import MRJob, MRPlan, Shuffle, SortKey, Split
+    from executors.mapreduce.local import LocalRunner
+
+    job = MRJob("Stage-1", [], Shuffle("hash", ["k"], [SortKey("k")]), reduce_sql="SELECT * FROM __input")
+
+    def reducers(total_mb: int, **settings: str) -> int:
+        runner = LocalRunner(MRPlan([job], ["k"], ["k"], settings={"hiveish.mapreduce.workers": "2", **settings}))
+        try:
+            return runner._reducers(job, [Split(0, f"f{i}", "arrow", size=total_mb * 2**20 // 4) for i in range(4)])
+        finally:
+            runner.cleanup()
+
+    assert reducers(200) == 2  # Hive alone: 1 of 2 workers busy
+    assert reducers(40) == 1  # too little input to be worth a second reducer
+    assert reducers(200, **{"hive.exec.reducers.bytes.per.reducer": str(20 * 2**20)}) == 10  # Hive's rule wins
+    assert reducers(200, **{"hive.exec.reducers.max": "1"}) == 1

@@ -26,6 +26,7 @@ class TaskSpec:
     inject_failure: bool = False
     threads: int = 1
     stage_outputs: dict[str, list[str]] = field(default_factory=dict)  # earlier jobs' output files
+    scratch: str = ""  # set by the worker: this attempt's private scratch dir (never shared)
 
     @property
     def attempt_id(self) -> str:

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 
 from executors.mapreduce.job import MRPlan, TaskSpec
 from executors.mapreduce.runner import MRRunner
-from executors.mapreduce.tasks import run_task
+from executors.mapreduce.tasks import remove_worker_tmp, run_task, warm_up
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 _LOCK = threading.Lock()
@@ -28,6 +28,10 @@ def _pool(workers: int) -> ProcessPoolExecutor:
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_exit_with_parent, initargs=(os.getpid(),))
             _POOLS[workers] = pool
+            # start every worker now (the pool would start them one by one as tasks queue up), each
+            # importing the task code and opening its DuckDB while the driver plans and splits
+            for _ in range(workers):
+                pool.submit(warm_up)
         return pool
 
 
@@ -50,6 +54,7 @@ def _exit_with_parent(parent: int) -> None:
         while os.getppid() == parent and not stop.wait(1):
             pass
         if not stop.is_set():
+            remove_worker_tmp()
             os._exit(1)
 
     watcher = threading.Thread(target=watch, daemon=True, name="exit-with-parent")
@@ -90,6 +95,7 @@ class LocalRunner(MRRunner):
         except ValueError:
             n = 0
         self.workers = n if n > 0 else (os.cpu_count() or 1)
+        self.slots = 1 if self.inprocess else self.workers
         # one DuckDB thread per task when tasks run side by side; all cores in-process
         self.threads = 0 if self.inprocess else 1
         self._pools: dict[Future, ProcessPoolExecutor] = {}

@@ -33,6 +33,7 @@ COUNTER_ORDER = ("MAP_INPUT_RECORDS", "MAP_INPUT_BYTES", "MAP_OUTPUT_RECORDS", "
                  "OUTPUT_BYTES", "CPU_MILLISECONDS", "FAILED_ATTEMPTS")
 
 _int = setting_int
+MIN_REDUCER_BYTES = 32 * 1024 * 1024  # the least input worth a reducer of its own when filling worker slots
 
 # Hive's job ids: job_<cluster start time>_<sequence>; here the driver process's start
 _STARTED = time.strftime("%Y%m%d%H%M%S")
@@ -122,6 +123,7 @@ class MRRunner:
     """Runs an `MRPlan`; subclasses say how one task attempt is submitted."""
 
     inprocess = False
+    slots = 1  # tasks the runner runs at once (the local runner: its worker processes)
 
     def __init__(self, plan: MRPlan) -> None:
         self.plan = plan
@@ -248,7 +250,10 @@ class MRRunner:
         per = _int(self.settings, "hive.exec.reducers.bytes.per.reducer", 256 * 1024 * 1024)
         most = _int(self.settings, "hive.exec.reducers.max", 1009)
         total = sum(s.size for s in splits)
-        return max(1, min(most, -(-total // max(1, per))))
+        # Hive's estimate, raised to keep every worker slot busy while each reducer still gets
+        # at least MIN_REDUCER_BYTES (one reducer over 200 MB would leave the other cores idle)
+        busy = min(self.slots, total // MIN_REDUCER_BYTES)
+        return max(1, min(most, max(-(-total // max(1, per)), busy)))
 
     def _spec(self, job: MRJob, kind: str, index: int, job_dir: str, reducers: int, split: Split | None = None,
               boundaries: bytes | None = None) -> TaskSpec:

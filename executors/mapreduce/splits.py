@@ -174,13 +174,13 @@ def _parquet_splits(tag: int, src: FileScan, path: str, size: int, split_size: i
         out.append(Split(tag, path, "scan", src, row_groups=group, size=acc, hosts=_hosts(blocks, lo, hi)))
 
     for i in range(md.num_row_groups):
-        rg = md.row_group(i).total_byte_size
+        s, e = _row_group_span(md, i)
+        rg = e - s  # bytes on disk, as Hadoop sizes splits (not the decoded size)
         if group and acc + rg > split_size:
             close()
             group, acc, lo, hi = [], 0, size, 0
         group.append(i)
         acc += rg
-        s, e = _row_group_span(md, i)
         lo, hi = min(lo, s), max(hi, e)
     if group:
         close()
@@ -192,7 +192,8 @@ def _parquet_splits(tag: int, src: FileScan, path: str, size: int, split_size: i
 
 # -- record readers (in the task) ---------------------------------------------------------------
 def _copy_text_range(read: Callable[[int, int], bytes], size: int, start: int, length: int, dest: str) -> int:
-    """Copy the lines a split owns (TextInputFormat: a line belongs to the split its first byte is in).
+    """Copy the lines a split owns (TextInputFormat: a line belongs to the split its first byte is in);
+    returns how many lines were copied (a last line without a newline counts).
 
     `read(offset, n)` returns up to n bytes of the file at offset (a local read
     or one ranged WebHDFS read); `size` is the file's length.
@@ -200,15 +201,17 @@ def _copy_text_range(read: Callable[[int, int], bytes], size: int, start: int, l
     end = start + length
     begin = 0 if start == 0 else _line_end(read, size, start - 1) + 1
     stop = size if end >= size else _line_end(read, size, max(end - 1, 0)) + 1
-    pos = begin
+    pos, lines, last = begin, 0, b"\n"
     with open(dest, "wb") as out:
         while pos < stop:
             chunk = read(pos, min(CHUNK, stop - pos))
             if not chunk:
                 break
             out.write(chunk)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
             pos += len(chunk)
-    return max(0, pos - begin)
+    return lines + (last != b"\n")
 
 
 def _line_end(read: Callable[[int, int], bytes], size: int, pos: int) -> int:
@@ -224,60 +227,120 @@ def _line_end(read: Callable[[int, int], bytes], size: int, pos: int) -> int:
     return size
 
 
-def _copy_split_text(split: Split, src: FileScan, dest: str) -> None:
+def _copy_split_text(split: Split, src: FileScan, dest: str) -> int:
+    """Copy the split's lines to `dest`; returns the number of lines."""
     if src.local:
         with open(split.path, "rb") as f:
             def read(offset: int, n: int) -> bytes:
                 f.seek(offset)
                 return f.read(n)
 
-            _copy_text_range(read, os.fstat(f.fileno()).st_size, split.start, split.length, dest)
-        return
+            return _copy_text_range(read, os.fstat(f.fileno()).st_size, split.start, split.length, dest)
     fs = filesystem_for(split.path, src.fs_options)
     size = fs.status(split.path).size
-    _copy_text_range(lambda offset, n: fs.read_range(split.path, offset, n), size, split.start, split.length, dest)
+    return _copy_text_range(lambda offset, n: fs.read_range(split.path, offset, n), size, split.start, split.length,
+                            dest)
 
 
-def open_split(cur: "duckdb.DuckDBPyConnection", executor, split: Split, scratch: str, scan_columns) -> str:
-    """SQL of a relation over the split's records (registering Arrow readers on `cur` as needed)."""
-    if split.kind == "arrow":
-        table = pa.ipc.open_file(pa.memory_map(split.path)).read_all()
-        cur.register("__split_arrow", table)
-        return "SELECT * FROM __split_arrow"
+def open_split(cur: "duckdb.DuckDBPyConnection", executor, split: Split, scratch: str,
+               scan_columns) -> tuple[str, int | None]:
+    """SQL of a relation over the split's records (registering Arrow readers on `cur` as needed), and
+    the number of records when it is known without a scan (Parquet footers, Arrow files, text lines)."""
+    if split.kind == "arrow":  # an earlier job's output: scanned as a stream, its row count from the footer
+        import pyarrow.dataset as ds
+
+        reader = pa.ipc.open_file(pa.memory_map(split.path))
+        records = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+        cur.register("__split_arrow", ds.dataset(split.path, format="ipc", schema=reader.schema))
+        return "SELECT * FROM __split_arrow", records
     src = split.file_scan
     assert src is not None
     scan = ScanNode(name="__input", table="", columns=list(scan_columns), sources=[src])
     if split.empty:
         scan.sources = []
-        return executor._scan_sql(cur, scan)
+        return executor._scan_sql(cur, scan), 0
     if split.row_groups is not None:
-        return _parquet_row_groups_sql(cur, src, split)
+        return _parquet_row_groups_sql(cur, executor, src, split)
+    records = None
     if split.length >= 0:
         os.makedirs(scratch, exist_ok=True)
         local = os.path.join(scratch, "split" + os.path.splitext(split.path)[1])
-        _copy_split_text(split, src, local)
+        lines = _copy_split_text(split, src, local)
         params = dict(src.table_params)
         if split.start > 0:
             params["skip.header.line.count"] = "0"
+        records = max(0, lines - _int_param(params, "skip.header.line.count"))
         scan.sources = [replace(src, files=[local], table_params=params, local=True)]
-    return executor._scan_sql(cur, scan)
+    elif src.local and src.format == "parquet":
+        records = _parquet_file(split.path, src).metadata.num_rows
+    elif src.local and _is_plain_text(src, split.path):
+        records = max(0, _count_lines(split.path) - _int_param(src.table_params, "skip.header.line.count"))
+    return executor._scan_sql(cur, scan), records
 
 
-def _parquet_row_groups_sql(cur: "duckdb.DuckDBPyConnection", src: FileScan, split: Split) -> str:
+def _int_param(params: dict[str, str], key: str) -> int:
+    try:
+        return max(0, int((params.get(key) or "0").strip()))
+    except ValueError:
+        return 0
+
+
+def _count_lines(path: str) -> int:
+    """Lines of a local text file (Hadoop's LineRecordReader: a last line without a newline counts)."""
+    n, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+def _parquet_row_groups_sql(cur: "duckdb.DuckDBPyConnection", executor, src: FileScan,
+                            split: Split) -> tuple[str, int]:
+    """The split's row groups: DuckDB's reader over the file, kept to the groups' row numbers (DuckDB
+    skips the other groups by their row-number ranges); a remote file reads its groups through Arrow."""
     from catalog.formats.columnar import parquet_scan_sql
 
+    assert split.row_groups is not None
     pf = _parquet_file(split.path, src)
-    cur.register("__split_rg", pf.read_row_groups(split.row_groups))  # at most one split's rows
-    sql = parquet_scan_sql(src, list(pf.schema_arrow.names))
+    md = pf.metadata
+    starts = [0]
+    for i in range(md.num_row_groups):
+        starts.append(starts[-1] + md.row_group(i).num_rows)
+    records = sum(md.row_group(i).num_rows for i in split.row_groups)
+    names = list(pf.schema_arrow.names)
+    sql = parquet_scan_sql(src, names)
     cut = sql.rindex(" FROM read_parquet(")
-    body = sql[:cut] + " FROM __split_rg"
+    if src.local:
+        ranges = []
+        for i in sorted(split.row_groups):  # contiguous groups make one range
+            if ranges and ranges[-1][1] == starts[i]:
+                ranges[-1][1] = starts[i + 1]
+            else:
+                ranges.append([starts[i], starts[i + 1]])
+        cond = " OR ".join(f"(file_row_number >= {a} AND file_row_number < {b})" for a, b in ranges) or "false"
+        body = (f"{sql[:cut]} FROM (SELECT * FROM read_parquet({_sql_str(split.path)}, file_row_number=true) "
+                f"WHERE {cond})")
+    else:
+        wanted = {n.lower() for n, _ in src.columns}
+        cols = [n for n in names if n.lower() in wanted] if not _by_index(src) else None
+        cur.register("__split_rg", pf.read_row_groups(split.row_groups, columns=cols))  # one split's columns
+        body = sql[:cut] + " FROM __split_rg"
     if src.constants:
         from executors.arrow import _const_sql
 
         consts = ", ".join(f'{_const_sql(v, t)} AS "{n}"' for n, v, t in src.constants)
         data = ", ".join(f'"{n}"' for n, _ in src.columns)
         body = f"SELECT {data + ', ' if data else ''}{consts} FROM ({body})"
-    return body
+    return body, records
+
+
+def _by_index(src: FileScan) -> bool:
+    return src.table_params.get("parquet.column.index.access", "false").lower() == "true"
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
 
 
 def remove_tree(path: str) -> None:

@@ -15,10 +15,12 @@ from __future__ import annotations
 import glob
 import os
 import time
+from dataclasses import replace
 
 import pyarrow as pa
 
 from executors.mapreduce.job import MRJob, Shuffle, TaskResult, TaskSpec
+from executors.mapreduce.merge import BATCH_ROWS, RUN_BATCH_ROWS, SK, count_groups, merge, read_runs, sort_key_sql
 from executors.mapreduce.splits import open_split, remove_tree
 
 
@@ -40,26 +42,70 @@ def setting_int(settings: dict[str, str], key: str, default: int) -> int:
 
 # -- worker side --------------------------------------------------------------------------------------
 _EXECUTORS: dict[tuple[str, int], object] = {}
+_WORKER_TMP: list[str] = []  # this process's private scratch directory, made on first use
+
+
+def worker_tmp() -> str:
+    """A directory private to this worker process on its own machine (under `tempfile.gettempdir()`).
+
+    It holds what no other process reads: the DuckDB spill files and the scratch copy of a
+    text split. The shared `hiveish.mapreduce.local.dir` keeps only task outputs (the
+    shuffle). Removed when the worker exits; a worker that was killed leaves one behind, which
+    the next worker on the machine removes (its process id is gone).
+    """
+    if _WORKER_TMP:
+        return _WORKER_TMP[0]
+    import tempfile
+    from multiprocessing import util
+
+    base = tempfile.gettempdir()
+    _remove_orphans(base)
+    path = tempfile.mkdtemp(prefix=f"hiveish-task-{os.getpid()}-", dir=base)
+    _WORKER_TMP.append(path)
+    util.Finalize(None, remove_tree, args=(path,), exitpriority=0)  # also runs in pool workers at exit
+    return path
+
+
+def remove_worker_tmp() -> None:
+    """Remove this process's private scratch directory (a worker about to exit)."""
+    while _WORKER_TMP:
+        remove_tree(_WORKER_TMP.pop())
+
+
+def _remove_orphans(base: str) -> None:
+    for d in glob.glob(os.path.join(base, "hiveish-task-*-*")):
+        try:
+            pid = int(os.path.basename(d).split("-")[2])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not os.path.exists(f"/proc/{pid}"):
+            remove_tree(d)
+
+
+def warm_up() -> None:
+    """Run once in each new worker: imports and the usual DuckDB database, off the first query's clock."""
+    _executor("UTC", 1)
+
+
+def _executor(time_zone: str, threads: int):
+    from executors.arrow import ArrowExecutor
+
+    key = (time_zone, threads)
+    ex = _EXECUTORS.get(key)
+    if ex is None:
+        ex = _EXECUTORS[key] = ArrowExecutor(time_zone, threads)
+        spill = os.path.join(worker_tmp(), f"duckdb-spill-{len(_EXECUTORS)}")
+        ex.db.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")  # type: ignore[attr-defined]
+    return ex
 
 
 def _cursor(spec: TaskSpec):
-    """The worker's DuckDB (one per time zone, threads and spill directory) with the task's memory limit.
+    """The worker's DuckDB (one per time zone and thread count) with the task's memory limit.
 
     `mapreduce.map.memory.mb` / `mapreduce.reduce.memory.mb` bound DuckDB's memory; beyond it
-    DuckDB spills to a directory under the local dir (DuckDB cannot move its spill
-    directory once used, so a new local dir gets a new database).
+    DuckDB spills to a directory in the worker's private temp dir (`worker_tmp`).
     """
-    from executors.arrow import ArrowExecutor
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(spec.job_dir)))  # <local dir>/query-*/Stage-N
-    spill = os.path.join(root, f"duckdb-spill-{os.getpid()}")
-    key = (spec.settings.get("hive.local.time.zone") or "UTC", spec.threads, spill)
-    ex = _EXECUTORS.get(key)
-    if ex is None:
-        for old in [k for k in _EXECUTORS if k[2] != spill]:  # one task at a time per worker
-            _EXECUTORS.pop(old).close()  # type: ignore[attr-defined]
-        ex = _EXECUTORS[key] = ArrowExecutor(key[0], key[1])
-        ex.db.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")  # type: ignore[attr-defined]
+    ex = _executor(spec.settings.get("hive.local.time.zone") or "UTC", spec.threads)
     mb = setting_int(spec.settings, f"mapreduce.{'reduce' if spec.kind == 'reduce' else 'map'}.memory.mb", 1024)
     ex.db.execute(f"SET memory_limit = '{max(16, mb)}MB'")  # type: ignore[attr-defined]
     cur = ex.db.cursor()  # type: ignore[attr-defined]
@@ -103,6 +149,8 @@ def run_task(spec: TaskSpec) -> TaskResult:
     t0, c0 = time.time(), time.process_time()
     attempt_dir = os.path.join(spec.job_dir, "_temporary", spec.attempt_id)
     os.makedirs(attempt_dir, exist_ok=True)
+    scratch = os.path.join(worker_tmp(), spec.job.stage + "-" + spec.attempt_id + f"-{os.urandom(4).hex()}")
+    spec = replace(spec, scratch=scratch)
     try:
         if spec.kind == "map":
             result = _run_map(spec, attempt_dir)
@@ -112,6 +160,8 @@ def run_task(spec: TaskSpec) -> TaskResult:
             result = _run_sample(spec)
     finally:
         remove_tree(attempt_dir)
+        remove_tree(scratch)
+        pa.default_memory_pool().release_unused()  # give the task's Arrow buffers back to the OS
     result.seconds = time.time() - t0
     result.counters["CPU_MILLISECONDS"] = int((time.process_time() - c0) * 1000)
     return result
@@ -121,16 +171,23 @@ def _input_of(job: MRJob, tag: int):
     return next(i for i in job.inputs if i.tag == tag)
 
 
-def _open_input(spec: TaskSpec, cur, ex, attempt_dir: str) -> None:
+def _open_input(spec: TaskSpec, cur, ex, attempt_dir: str) -> int:
+    """Create `__input` over the split's records; returns their number (MAP_INPUT_RECORDS).
+
+    The number comes from the split's metadata when it has it (Parquet footers, Arrow files, the
+    lines of a text split counted while copying it), so the records are read once."""
     split = spec.split
     assert split is not None
     inp = _input_of(spec.job, split.tag)
     cols = inp.scan.columns if inp.scan is not None else []
-    sql = open_split(cur, ex, split, os.path.join(attempt_dir, "_split"), cols)
+    sql, records = open_split(cur, ex, split, spec.scratch or os.path.join(attempt_dir, "_split"), cols)
     # a one-shot Arrow reader (ORC, remote Parquet) cannot be scanned twice (count, then map work)
-    kind = "TABLE" if "__arrow" in sql else "VIEW"
+    kind = "TABLE" if "__arrow" in sql and records is None else "VIEW"
     cur.execute(f'CREATE TEMP {kind} "__input" AS {sql}')
+    if records is None:
+        records = int(cur.execute('SELECT count(*) FROM "__input"').fetchall()[0][0])
     _open_broadcasts(spec, cur, ex)
+    return records
 
 
 def _open_broadcasts(spec: TaskSpec, cur, ex) -> None:
@@ -155,8 +212,7 @@ def _run_map(spec: TaskSpec, attempt_dir: str) -> TaskResult:
     counters: dict[str, int] = {}
     ex, cur = _cursor(spec)
     try:
-        _open_input(spec, cur, ex, attempt_dir)
-        counters["MAP_INPUT_RECORDS"] = int(cur.execute('SELECT count(*) FROM "__input"').fetchall()[0][0])
+        counters["MAP_INPUT_RECORDS"] = _open_input(spec, cur, ex, attempt_dir)
         counters["MAP_INPUT_BYTES"] = split.size
         reader = cur.sql(inp.map_sql).to_arrow_reader(65536)
         out_dir = os.path.join(attempt_dir, "out")
@@ -225,23 +281,32 @@ class _MapOutputBuffer:
     def order_sql(self) -> str:
         return ", ".join(k.sql() for k in self.shuffle.sort_keys)
 
+    def sk_sql(self) -> str:
+        """`, <sort key> AS __sk` when the shuffle sorts (runs carry it for the merges), else ''."""
+        return f", {sort_key_sql(self.shuffle.sort_keys)} AS {SK}" if self.shuffle.sort_keys else ""
+
     def partition_sql(self, source: str) -> str:
         r = self.spec.num_reducers
         keys = self.order_sql()
+        sk = self.sk_sql()
         if self.shuffle.partitioner == "hash" and r > 1:
             norm = []
             for c in self.shuffle.partition_columns:
                 t = self.schema.field(c).type
                 norm.append(f'CAST("{c}" AS DOUBLE)' if _is_numeric(t) else f'"{c}"')
             part = f"CAST(hash({', '.join(norm)}) % {r} AS INTEGER)"
-            return f"SELECT *, {part} AS __p FROM {source} ORDER BY __p{', ' + keys if keys else ''}"
+            return f"SELECT *, {part} AS __p{sk} FROM {source} ORDER BY __p{', ' + keys if keys else ''}"
         if self.shuffle.partitioner == "range" and r > 1 and self.spec.boundaries is not None:
             inner = (f"SELECT *, 0 AS __isb FROM {source} UNION ALL BY NAME "
                      f"SELECT *, 1 AS __isb FROM __bounds")
             win = (f"SELECT *, CAST(sum(__isb) OVER (ORDER BY {keys}, __isb DESC ROWS BETWEEN UNBOUNDED "
                    f"PRECEDING AND CURRENT ROW) AS INTEGER) AS __p FROM ({inner})")
-            return f"SELECT * EXCLUDE (__isb) FROM ({win}) WHERE __isb = 0 ORDER BY __p, {keys}"
-        return f"SELECT *, 0 AS __p FROM {source}{' ORDER BY ' + keys if keys else ''}"
+            return f"SELECT * EXCLUDE (__isb){sk} FROM ({win}) WHERE __isb = 0 ORDER BY __p, {keys}"
+        return f"SELECT *, 0 AS __p{sk} FROM {source}{' ORDER BY ' + keys if keys else ''}"
+
+    def run_schema(self) -> pa.Schema:
+        """Columns of a sorted run: the map output's, then `__sk` when the shuffle sorts."""
+        return self.schema.append(pa.field(SK, pa.binary())) if self.shuffle.sort_keys else self.schema
 
     def spill(self) -> None:
         import pyarrow.compute as pc
@@ -251,22 +316,22 @@ class _MapOutputBuffer:
         self.cur.register("__buf", table)
         out = self.cur.sql(self.partition_sql("__buf")).to_arrow_table()
         self.cur.unregister("__buf")
+        del table
         d = os.path.join(self.dir, f"spill-{len(self.spills)}")
         os.makedirs(d)
         counts = pc.value_counts(out.column("__p")) if out.num_rows else []  # sorted by __p: runs in order
         out = out.drop_columns(["__p"])
+        schema = self.run_schema()
         offset = 0
         for item in counts:
             p, n = item["values"].as_py(), item["counts"].as_py()
-            _write_table(out.slice(offset, n), self.schema, os.path.join(d, f"part-{p:05d}.arrow"))
+            _write_table(out.slice(offset, n), schema, os.path.join(d, f"part-{p:05d}.arrow"))
             offset += n
         self.spills.append(d)
         self.counters["SPILLED_RECORDS"] = self.counters.get("SPILLED_RECORDS", 0) + out.num_rows
         self.counters["SPILLS"] = self.counters.get("SPILLS", 0) + 1
 
     def close(self, out_dir: str) -> None:
-        import pyarrow.dataset as ds
-
         if self.batches or not self.spills:
             self.spill()
         self.counters["MAP_OUTPUT_RECORDS"] = self.rows
@@ -280,24 +345,54 @@ class _MapOutputBuffer:
             if len(runs) == 1:
                 os.rename(runs[0], dest)
                 continue
-            # merge sorted runs of this partition (combining partial aggregates first)
-            self.cur.register("__input", ds.dataset(runs, format="ipc", schema=self.schema))
-            src = "__input"
-            if self.shuffle.combiner_sql:
-                n_in = sum(_ipc_rows(f) for f in runs)
-                src = f"({self.shuffle.combiner_sql})"
-                self.counters["COMBINE_INPUT_RECORDS"] = self.counters.get("COMBINE_INPUT_RECORDS", 0) + n_in
-            keys = self.order_sql()
-            reader = self.cur.sql(f"SELECT * FROM {src}{' ORDER BY ' + keys if keys else ''}").to_arrow_reader(65536)
-            rows, _ = _write_stream(self.spec, (_cast_batch(b, self.schema) for b in reader), self.schema, dest)
-            self.cur.unregister("__input")
-            if self.shuffle.combiner_sql:
-                self.counters["COMBINE_OUTPUT_RECORDS"] = self.counters.get("COMBINE_OUTPUT_RECORDS", 0) + rows
+            rows = self._merge(runs, dest) if self.shuffle.sort_keys else self._concat(runs, dest)
             self.counters["SPILLED_RECORDS"] = self.counters.get("SPILLED_RECORDS", 0) + rows
+            for f in runs:  # merged: free the disk now, not at the end of the task
+                os.remove(f)
         self.counters["MAP_OUTPUT_BYTES"] = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
         for s in self.spills:
             remove_tree(s)
         self.cur.close()
+
+    def _merge(self, runs: list[str], dest: str) -> int:
+        """Stream-merge sorted runs into `dest` (a window of keys at a time, through the combiner)."""
+        schema, combiner = self.run_schema(), self.shuffle.combiner_sql
+        n_in = 0
+
+        def merged():
+            nonlocal n_in
+            for window in merge(read_runs(runs)):
+                n_in += window.num_rows
+                if not combiner:
+                    yield from window.to_batches(RUN_BATCH_ROWS)
+                    continue
+                # a window holds every row of its keys: combining it alone is exact
+                self.cur.register("__input", window.drop_columns([SK]))
+                t = self.cur.sql(f"SELECT *, {sort_key_sql(self.shuffle.sort_keys)} AS {SK} FROM ({combiner}) "
+                                 f"ORDER BY {SK}").to_arrow_table()
+                self.cur.unregister("__input")
+                yield from (_cast_batch(b, schema) for b in t.to_batches(RUN_BATCH_ROWS))
+
+        rows, _ = _write_stream(self.spec, merged(), schema, dest)
+        if combiner:
+            self.counters["COMBINE_INPUT_RECORDS"] = self.counters.get("COMBINE_INPUT_RECORDS", 0) + n_in
+            self.counters["COMBINE_OUTPUT_RECORDS"] = self.counters.get("COMBINE_OUTPUT_RECORDS", 0) + rows
+        return rows
+
+    def _concat(self, runs: list[str], dest: str) -> int:
+        """Runs of an unsorted shuffle: one after another (a global combiner folds them into one row)."""
+        import pyarrow.dataset as ds
+
+        if not self.shuffle.combiner_sql:
+            return _write_stream(self.spec, (b for r in read_runs(runs) for b in r), self.schema, dest)[0]
+        self.cur.register("__input", ds.dataset(runs, format="ipc", schema=self.schema))
+        n_in = sum(_ipc_rows(f) for f in runs)
+        reader = self.cur.sql(self.shuffle.combiner_sql).to_arrow_reader(BATCH_ROWS)
+        rows, _ = _write_stream(self.spec, (_cast_batch(b, self.schema) for b in reader), self.schema, dest)
+        self.cur.unregister("__input")
+        self.counters["COMBINE_INPUT_RECORDS"] = self.counters.get("COMBINE_INPUT_RECORDS", 0) + n_in
+        self.counters["COMBINE_OUTPUT_RECORDS"] = self.counters.get("COMBINE_OUTPUT_RECORDS", 0) + rows
+        return rows
 
 
 def _cast_batch(b: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -308,7 +403,7 @@ def _cast_batch(b: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 def _write_table(table: pa.Table, schema: pa.Schema, path: str) -> None:
     with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, schema) as w:
-        w.write_table(table)
+        w.write_table(table, max_chunksize=RUN_BATCH_ROWS)  # a merge holds one batch per run
 
 
 def _ipc_rows(path: str) -> int:
@@ -324,7 +419,7 @@ def _run_reduce(spec: TaskSpec, attempt_dir: str) -> TaskResult:
     final_dir = os.path.join(spec.job_dir, f"reduce-{r:05d}")
     counters: dict[str, int] = {"REDUCE_SHUFFLE_BYTES": 0, "REDUCE_INPUT_RECORDS": 0}
     ex, cur = _cursor(spec)
-    names = []
+    segments: dict[str, tuple[list[str], pa.Schema]] = {}
     try:
         for inp in job.inputs:
             name = "__input" if len(job.inputs) == 1 else f"__input{inp.tag}"
@@ -333,18 +428,12 @@ def _run_reduce(spec: TaskSpec, attempt_dir: str) -> TaskResult:
             files = sorted(glob.glob(os.path.join(spec.job_dir, f"map-{inp.tag}-*", f"part-{r:05d}.arrow")))
             counters["REDUCE_SHUFFLE_BYTES"] += sum(os.path.getsize(f) for f in files)
             counters["REDUCE_INPUT_RECORDS"] += sum(_ipc_rows(f) for f in files)
+            # the dataset's schema leaves out the segments' sort key column
             source = ds.dataset(files, format="ipc", schema=schema) if files else schema.empty_table()
             cur.register(name, source)
-            names.append(name)
+            segments[name] = (files, schema)
         _open_broadcasts(spec, cur, ex)
-        keys = job.shuffle.partition_columns if job.shuffle else []
-        if keys:
-            cols = ", ".join(f'"{k}"' for k in keys)
-            union = " UNION ".join(f"SELECT {cols} FROM {n}" for n in names)
-            counters["REDUCE_INPUT_GROUPS"] = int(cur.execute(
-                f"SELECT count(*) FROM (SELECT DISTINCT * FROM ({union}))").fetchall()[0][0])
-        else:
-            counters["REDUCE_INPUT_GROUPS"] = 1 if counters["REDUCE_INPUT_RECORDS"] else 0
+        counters["REDUCE_INPUT_GROUPS"] = _input_groups(spec, cur, segments, counters["REDUCE_INPUT_RECORDS"])
         reader = cur.sql(job.reduce_sql).to_arrow_reader(65536)
         out_dir = os.path.join(attempt_dir, "out")
         os.makedirs(out_dir)
@@ -357,6 +446,27 @@ def _run_reduce(spec: TaskSpec, attempt_dir: str) -> TaskResult:
     finally:
         cur.close()
     return TaskResult("reduce", r, spec.attempt, counters, final_dir)
+
+
+def _input_groups(spec: TaskSpec, cur, segments: dict[str, tuple[list[str], pa.Schema]], records: int) -> int:
+    """REDUCE_INPUT_GROUPS: distinct keys over every segment of this partition.
+
+    Counted while merging the segments' sort key columns a window at a time (each segment is
+    sorted), so memory does not grow with the number of groups. Tagged inputs whose key columns
+    differ in type have sort keys that do not compare; they are counted by DuckDB instead.
+    """
+    shuffle = spec.job.shuffle
+    keys = shuffle.partition_columns if shuffle else []
+    if not keys:
+        return 1 if records else 0
+    files = [f for fs, _ in segments.values() for f in fs]
+    types = {tuple(schema.field(k).type for k in keys) for _, schema in segments.values()}
+    sorted_by_keys = [k.column for k in shuffle.sort_keys] == list(keys)  # type: ignore[union-attr]
+    if len(types) == 1 and sorted_by_keys and all(SK in _read_schema(f).names for f in files):
+        return count_groups(read_runs(files, columns=[SK], mmap=True))
+    cols = ", ".join(f'"{k}"' for k in keys)
+    union = " UNION ALL ".join(f"SELECT {cols} FROM {n}" for n in segments)
+    return int(cur.execute(f"SELECT count(*) FROM (SELECT {cols} FROM ({union}) GROUP BY ALL)").fetchall()[0][0])
 
 
 def _run_sample(spec: TaskSpec) -> TaskResult:
