@@ -77,8 +77,10 @@ class Binder:
         schema = {s.name: {_schema_key(c): _typing_name(t) for c, t in s.columns} for s in self.scans}
         names = _output_names(tree)
         types = _output_hive_types(tree)
+        reducer_sort = translate.reducer_sort(tree)
         sql = translate.to_duckdb(tree, schema)
-        return QueryPlan(sql=sql, scans=self.scans, column_names=names, column_types=types, hive_sql=hive_sql)
+        return QueryPlan(sql=sql, scans=self.scans, column_names=names, column_types=types, hive_sql=hive_sql,
+                         reducer_sort=reducer_sort)
 
     # -- tables and views -------------------------------------------------------------------
     def resolve(self, table: exp.Table) -> Table:

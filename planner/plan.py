@@ -25,6 +25,18 @@ class ScanNode:
 
 
 @dataclass
+class ReducerSort:
+    """The query's top-level SORT BY / DISTRIBUTE BY / CLUSTER BY (CLUSTER BY x = DISTRIBUTE BY x SORT BY x).
+
+    Hive shuffles rows to reducers by the DISTRIBUTE BY keys and sorts each reducer's rows by the
+    SORT BY keys. The Arrow engine has one reducer, so its SQL orders the whole result by the SORT
+    BY keys; the MapReduce lowering reads this to sort per reducer instead."""
+
+    distribute: list[int]  # output columns (0-based) the rows are hash-partitioned by; [] = none given
+    sorted: bool  # SORT BY or CLUSTER BY given (the SQL's top-level ORDER BY holds the keys)
+
+
+@dataclass
 class QueryPlan:
     sql: str  # DuckDB SQL referring to scans by name
     scans: list[ScanNode] = field(default_factory=list)
@@ -34,6 +46,7 @@ class QueryPlan:
     engine_reason: str = "vectorized engine (default)"
     hive_sql: str = ""
     limit_rows: int | None = None
+    reducer_sort: ReducerSort | None = None  # top-level SORT/DISTRIBUTE/CLUSTER BY (per-reducer order)
 
     def explain(self, extended: bool = False) -> list[str]:
         lines = [f"Engine: {self.engine} ({self.engine_reason})", "Plan:"]

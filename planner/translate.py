@@ -15,6 +15,7 @@ from sqlglot.errors import SqlglotError
 from hiveish.errors import SemanticException
 from planner import decimals
 from planner.functions import REGISTRY, TIMESTAMPS, as_date, call, hive_order_key, hive_string, native, native_cast
+from planner.plan import ReducerSort
 
 DUCK = "duckdb"
 
@@ -132,6 +133,28 @@ def rewrite_grouping(select: exp.Select) -> None:
     for key in ("having", "order"):
         if select.args.get(key):
             select.set(key, select.args[key].transform(gid))
+
+
+def reducer_sort(tree: exp.Expression) -> ReducerSort | None:
+    """The top-level SELECT's SORT BY / DISTRIBUTE BY / CLUSTER BY as plan data (before the rewrite below
+    turns them into one ORDER BY). DISTRIBUTE BY keys must be output columns (by name, position-free), else
+    None: the MapReduce engine then orders globally, as the Arrow engine does."""
+    if not isinstance(tree, exp.Select):
+        return None
+    sort, cluster, dist = tree.args.get("sort"), tree.args.get("cluster"), tree.args.get("distribute")
+    if not (sort or cluster or dist) or tree.args.get("order") or any(e.find(exp.Star) for e in tree.expressions):
+        return None
+    outs = [(e.alias_or_name.lower(), (e.this if isinstance(e, exp.Alias) else e).sql(DUCK)) for e in tree.expressions]
+    keys = (cluster or dist).expressions if (cluster or dist) else []
+    positions = []
+    for k in keys:
+        k = k.this if isinstance(k, exp.Ordered) else k
+        found = [i for i, (name, text) in enumerate(outs)
+                 if (isinstance(k, exp.Column) and not k.table and k.name.lower() == name) or k.sql(DUCK) == text]
+        if not found:
+            return None
+        positions.append(found[0])
+    return ReducerSort(distribute=positions, sorted=bool(sort or cluster))
 
 
 def rewrite_sort_clauses(select: exp.Select) -> None:

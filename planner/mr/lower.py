@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from typing import Callable
 
 import sqlglot
 from sqlglot import exp
 
+from planner.mr.decorrelate import PER_SPLIT_GROUPING, rewrite
 from planner.mr.jobs import Broadcast, MapInput, MRJob, MRPlan, Shuffle, SortKey
-from planner.mr.joins import JoinMixin, plain, tables_of
+from planner.mr.joins import NONDETERMINISTIC, JoinMixin, plain, tables_of
 from planner.mr.partial import NotDecomposable, combiner_sql, decomposable, merge_rewrite, partial_aggregates
 from planner.mr.sources import IN, Rel, Src, Unsupported, conj, q, rs_ops, scan_ops, short, sql, stage_ops
 from planner.plan import QueryPlan, ScanNode
@@ -46,7 +48,7 @@ SETTINGS_SNAPSHOT = (
     "mapreduce.map.maxattempts", "mapreduce.reduce.maxattempts", "hive.exec.reducers.bytes.per.reducer",
     "hive.exec.reducers.max", "hiveish.mapreduce.fail.attempts", "hiveish.mapreduce.inprocess",
     "hiveish.mapreduce.workers", "hiveish.mapreduce.local.dir", "hiveish.mapreduce.sample.rows",
-    "hiveish.mapreduce.sample.splits", "hiveish.mapreduce.kill.attempts", "mapreduce.map.memory.mb",
+    "hiveish.mapreduce.sample.splits", "hiveish.mapreduce.kill.attempts", "hiveish.mapreduce.task.delay.ms", "mapreduce.map.memory.mb",
     "mapreduce.reduce.memory.mb", "hiveish.mapreduce.cancel.grace.ms", "hiveish.mapreduce.runner",
     "hiveish.dask.scheduler", "hiveish.dask.timeout")
 
@@ -128,6 +130,21 @@ def _literal_int(e: exp.Expression | None, what: str) -> int | None:
     return int(e.this)
 
 
+def _broadcast_refs(c: exp.Expression, by_name: dict[str, Broadcast]) -> list[str] | None:
+    """The broadcast subquery results `c` reads (`IN (SELECT * FROM "__sqN")`), or None when `c` cannot move
+    into one input's map work (another subquery, an aggregate, a window, a random function)."""
+    if c.find(exp.AggFunc, exp.Window, *NONDETERMINISTIC) is not None:
+        return None
+    refs = []
+    for node in c.find_all(exp.Query, exp.Subquery):
+        query = node.this if isinstance(node, exp.Subquery) else node
+        tables = list(query.find_all(exp.Table)) if isinstance(query, exp.Select) else []
+        if len(tables) != 1 or tables[0].name not in by_name:
+            return None
+        refs.append(tables[0].name)
+    return list(dict.fromkeys(refs))
+
+
 class _Lowering(JoinMixin):
     def __init__(self, plan: QueryPlan, setting: Setting) -> None:
         self.plan = plan
@@ -140,6 +157,9 @@ class _Lowering(JoinMixin):
         self.hints = {h.lower() for h in self._mapjoin_hints()}
         self.root: exp.Expression | None = None
         self.top_names: list[str] = []
+        self.cte_uses: dict[str, int] = {}  # CTE name -> how many FROM items read it
+        self.cte_rels: dict[int, Rel] = {}  # CTEs read more than once: lowered once, a stage every reader reads
+        self.applied: dict[int, set[str]] = {}  # id(SELECT) -> WHERE conjuncts its FROM clause already applies
 
     # -- plumbing ---------------------------------------------------------------------------------
     def new_name(self, prefix: str) -> str:
@@ -215,10 +235,23 @@ class _Lowering(JoinMixin):
             raise Unsupported("TABLESAMPLE (BUCKET ...) not lowered")
         if not self.plan.scans:
             raise Unsupported("a query that reads no table runs on the vectorized engine")
+        def small(name: str) -> bool:
+            size = _scan_bytes(self.scans[name]) if name in self.scans else None
+            return size is not None and size <= self.small_limit
+
+        tree = rewrite(tree, small)
         self.root = tree
+        self.cte_uses = {}
+        for t in tree.find_all(exp.Table):
+            if not t.args.get("db") and t.name not in self.scans:
+                self.cte_uses[t.name.lower()] = self.cte_uses.get(t.name.lower(), 0) + 1
         rel, order, limit, offset, names = self.query(tree, top=True)
         fetch = limit
-        if order:
+        per_reducer = self.plan.reducer_sort
+        if per_reducer is not None and isinstance(tree, exp.Select) and limit is None and offset is None \
+                and (order or per_reducer.distribute) and all(i < len(names) for i in per_reducer.distribute):
+            rel = self.reducer_sort(rel, order, [names[i] for i in per_reducer.distribute], names)
+        elif order:
             rel = self.sort(rel, order, limit, offset, names, top=True)
         elif offset is not None:
             raise Unsupported("OFFSET without ORDER BY")
@@ -366,6 +399,23 @@ class _Lowering(JoinMixin):
         return Rel(Src(IN, {}, stage=job.stage, deps=[job.stage], label=job.stage,
                        ops=stage_ops(job.stage, job.stage)), list(names))
 
+    def reducer_sort(self, rel: Rel, keys: list[SortKey], distribute: list[str], names: list[str]) -> Rel:
+        """SORT BY / DISTRIBUTE BY / CLUSTER BY: rows hash-partitioned by the DISTRIBUTE BY columns (by the
+        SORT BY keys when none), each reducer's rows sorted by the SORT BY keys (secondary sort); one
+        reducer gives a total order."""
+        shuffle = Shuffle("hash", list(distribute or [k.column for k in keys]), keys)
+        sel = ", ".join(q(c) for c in names)
+        order = f" ORDER BY {', '.join(k.sql() for k in keys)}" if keys else ""
+        job = self.add_job(MRJob(
+            stage="", inputs=[MapInput(0, rel.src.label, rel.map_sql(), scan=rel.src.scan, from_stage=rel.src.stage,
+                                       operators=rel.src.ops + [rs_ops(shuffle, rel.columns)])],
+            shuffle=shuffle, reduce_sql=f"SELECT {sel} FROM {IN}{order}", broadcasts=list(rel.src.broadcasts),
+            depends_on=list(rel.src.deps), num_reducers=self.reducers(),
+            reduce_operators=["Select Operator", f"  expressions: {sel}"]
+            + (["Extract (sorted per reducer)"] if keys else [])))
+        return Rel(Src(IN, {}, stage=job.stage, deps=[job.stage], label=job.stage,
+                       ops=stage_ops(job.stage, job.stage)), list(names))
+
     def limit_job(self, rel: Rel, limit: int | None, names: list[str]) -> Rel:
         sel = ", ".join(q(c) for c in names)
         shuffle = Shuffle("single", [], [])
@@ -385,6 +435,7 @@ class _Lowering(JoinMixin):
         if isinstance(node, exp.Table):
             scan = self.scans.get(node.name)
             if scan is not None and not node.args.get("db"):
+                scan = self.pruned(alias, scan)
                 t = node.copy()
                 t.set("this", exp.to_identifier("__input", quoted=True))
                 t.set("alias", exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
@@ -394,7 +445,7 @@ class _Lowering(JoinMixin):
             cte = self.ctes.get(node.name.lower())
             if cte is None:
                 raise Unsupported(f"unknown relation {node.name}")
-            rel = self.nested(cte)
+            rel = self.cte_rel(node.name.lower(), cte)
         elif isinstance(node, exp.Subquery):
             rel = self.nested(node.this)
         else:
@@ -404,6 +455,32 @@ class _Lowering(JoinMixin):
         src.aliases = {alias: list(rel.columns)}
         src.label = alias
         return src
+
+    def pruned(self, alias: str, scan: ScanNode) -> ScanNode:
+        """`scan` reading only the data columns the (rewritten) query uses: the binder kept every column
+        a decorrelated `EXISTS (SELECT * ...)` listed."""
+        need = {c.lower() for c in self.needed(alias, [c for c, _ in scan.columns])}
+        assert self.root is not None
+        need |= {c.name.lower() for c in self.root.find_all(exp.Column) if not c.table}  # unqualified: any alias
+        parts = {n for src in scan.sources for n, _, _ in src.constants}
+        data = [c for c in scan.columns if c[0] not in parts]
+        keep = [c for c in data if c[0].lower() in need]
+        if not keep or len(keep) == len(data):
+            return scan
+        names = {c for c, _ in keep}
+        sources = [replace(src, columns=[c for c in src.columns if c[0] in names]) for src in scan.sources]
+        return replace(scan, columns=keep + [c for c in scan.columns if c[0] in parts], sources=sources)
+
+    def cte_rel(self, name: str, cte: exp.Expression) -> Rel:
+        """A CTE's rows; one read more than once is lowered once into a stage its readers share."""
+        if self.cte_uses.get(name, 0) < 2:
+            return self.nested(cte)
+        key = id(cte)  # not the name: a view's own WITH may reuse it
+        if key not in self.cte_rels:
+            rel = self.nested(cte)
+            self.cte_rels[key] = Rel(self.materialize(rel), list(rel.columns))
+        rel = self.cte_rels[key]
+        return Rel(rel.src.copy(), list(rel.columns))
 
     @staticmethod
     def is_lateral(node: exp.Expression) -> bool:
@@ -419,12 +496,22 @@ class _Lowering(JoinMixin):
         kinds = [((j.args.get("kind") or "").upper(), (j.args.get("side") or "").upper()) for j in joins]
         laterals = [self.is_lateral(j.this) for j in joins]
         where = _conjuncts(sel.args["where"].this) if sel.args.get("where") else []
+        applied = self.applied.setdefault(id(sel), set())
         if self.is_lateral(frm.this):
             raise Unsupported("FROM starts with a lateral subquery")
-        all_inner = not any(laterals) and all(s == "" and k in ("", "INNER", "CROSS") for k, s in kinds)
+        inner = [not lat and s == "" and k in ("", "INNER", "CROSS") for (k, s), lat in zip(kinds, laterals)]
+        # trailing SEMI/ANTI joins (decorrelated [NOT] EXISTS / IN) filter an inner-join chain's rows
+        n_semi = 0
+        while n_semi < len(joins) and not laterals[-1 - n_semi] and kinds[-1 - n_semi][0] in ("SEMI", "ANTI"):
+            n_semi += 1
+        head = len(joins) - n_semi
         items = [self.item(frm.this)] + [None if lat else self.item(j.this) for j, lat in zip(joins, laterals)]
-        if all_inner and joins:
-            return self.inner_joins(sel, items, joins, where, extra)
+        if head and all(inner[:head]):
+            acc = self.inner_joins(sel, items[:head + 1], joins[:head], where, extra)
+            for j, it, (kind, side) in zip(joins[head:], items[head + 1:], kinds[head:]):
+                assert it is not None
+                acc = self.join(acc, it, kind, side, _conjuncts(j.args.get("on")), extra)
+            return acc
         # written order; push WHERE filters into items that no outer join can null
         null_side: set[int] = set()
         for i, (k, s) in enumerate(kinds, 1):
@@ -437,6 +524,7 @@ class _Lowering(JoinMixin):
                 for c in where:
                     if plain(c) and tables_of(c) and tables_of(c) <= set(it.aliases):
                         it.where.append(sql(c))
+                        applied.add(sql(c))
         acc = items[0]
         assert acc is not None
         for j, it, (kind, side) in zip(joins, items[1:], kinds):
@@ -454,6 +542,7 @@ class _Lowering(JoinMixin):
                 la, ra = set(acc.aliases), set(it.aliases)
                 conds = [c for c in where if isinstance(c, exp.EQ) and plain(c) and tables_of(c) <= la | ra
                          and tables_of(c) & la and tables_of(c) & ra]
+                applied.update(sql(c) for c in conds)
             acc = self.join(acc, it, kind, side, conds, extra)
         return acc
 
@@ -462,11 +551,16 @@ class _Lowering(JoinMixin):
         pool = list(where)
         for j in joins:
             pool += _conjuncts(j.args.get("on"))
+        applied = self.applied.setdefault(id(sel), set())
         srcs = [s for s in items if s is not None]
+        by_name = {b.name: b for b in extra}
         for s in srcs:  # push single-input filters into the input
-            for c in pool:
-                if plain(c) and tables_of(c) and tables_of(c) <= set(s.aliases):
+            for c in pool + self.implied_in(pool, by_name):
+                refs = _broadcast_refs(c, by_name)
+                if refs is not None and tables_of(c) and tables_of(c) <= set(s.aliases):
                     s.where.append(sql(c))
+                    s.broadcasts += [by_name[r] for r in refs]
+                    applied.add(sql(c))
 
         def size(s: Src) -> int:
             return s.size if s.size is not None else self.small_limit + 1
@@ -493,30 +587,67 @@ class _Lowering(JoinMixin):
                 a small table that only shares a non-key column with a late input must not multiply rows)."""
                 return min(position.get(t, 0) for n in links(s) for t in tables_of(pool[n]) if t in position)
 
+            def links_to(s: Src, other: Src) -> bool:
+                both = set(other.aliases) | set(s.aliases)
+                return any(n not in used and isinstance(c, exp.EQ) and plain(c) and tables_of(c) <= both
+                           and tables_of(c) & set(s.aliases) and tables_of(c) & set(other.aliases)
+                           for n, c in enumerate(pool))
+
             connected = [i for i, s in enumerate(srcs) if links(s)]
             if connected:
-                pick = min(connected, key=lambda i: (depth(srcs[i]), 0 if self.broadcastable(srcs[i]) else 1,
+                # map joins first (small tables filter rows before any shuffle), then breadth-first
+                pick = min(connected, key=lambda i: (0 if self.broadcastable(srcs[i]) else 1, depth(srcs[i]),
                                                      size(srcs[i]), i))
             else:
                 pick = 0
             it = srcs.pop(pick)
+
+            def between(a: Src, b: Src) -> list[exp.Expression]:
+                both = set(a.aliases) | set(b.aliases)
+                out = []
+                for n, c in enumerate(pool):
+                    t = tables_of(c)
+                    if n not in used and plain(c) and t and t <= both and t & set(a.aliases) and t & set(b.aliases):
+                        out.append(c)
+                        used.add(n)
+                        applied.add(sql(c))
+                return out
+
+            if not self.broadcastable(it):
+                # small tables that only join this input are map-joined into its map work before the shuffle
+                # (Q3: customer filters orders before orders meets lineitem)
+                while True:
+                    only_it = [i for i, s in enumerate(srcs) if self.broadcastable(s) and links_to(s, it)
+                               and not links_to(s, acc)]
+                    if not only_it:
+                        break
+                    small = srcs.pop(only_it[0])
+                    it = self.join(it, small, "", "", between(it, small), extra)
             for a in it.aliases:
                 position[a] = len(position)
-            both = set(acc.aliases) | set(it.aliases)
-            conds = []
-            for n, c in enumerate(pool):
-                if n in used or not plain(c):
-                    continue
-                t = tables_of(c)
-                if t and t <= both and t & set(it.aliases) and t & set(acc.aliases):
-                    conds.append(c)
-                    used.add(n)
-            acc = self.join(acc, it, "", "", conds, extra)
+            acc = self.join(acc, it, "", "", between(acc, it), extra)
         if any(j.args.get("on") is not None for j in joins):  # ON conditions now hold in WHERE
             ons = [c for j in joins for c in _conjuncts(j.args.get("on"))]
             w = sel.args.get("where")
             sel.set("where", exp.Where(this=exp.and_(*([w.this] if w else []), *[c.copy() for c in ons])))
         return acc
+
+    @staticmethod
+    def implied_in(pool: list[exp.Expression], by_name: dict[str, Broadcast]) -> list[exp.Expression]:
+        """`b.y IN (S)` for each `a.x IN (S)` (S an earlier job's rows) and join key `a.x = b.y`: the other
+        side of an inner join is filtered in its map task too (Q18: lineitem by the big orders' keys)."""
+        out = []
+        for c in pool:
+            if not isinstance(c, exp.In) or not isinstance(c.this, exp.Column) or not _broadcast_refs(c, by_name):
+                continue
+            for e in pool:
+                if isinstance(e, exp.EQ) and isinstance(e.this, exp.Column) and isinstance(e.expression, exp.Column):
+                    for a, b in ((e.this, e.expression), (e.expression, e.this)):
+                        if sql(a) == sql(c.this) and a.table.lower() != b.table.lower():
+                            new = c.copy()
+                            new.set("this", b.copy())
+                            out.append(new)
+        return out
 
     # -- expression subqueries ---------------------------------------------------------------------------
     def subqueries(self, sel: exp.Select) -> list[Broadcast]:
@@ -587,7 +718,9 @@ class _Lowering(JoinMixin):
         windows = [n for n in scope if isinstance(n, exp.Window)]
         aggs = [n for n in scope if isinstance(n, exp.AggFunc) and not _in_window(n)]
         group = sel.args.get("group")
-        where = [sql(sel.args["where"].this)] if sel.args.get("where") else []
+        done = self.applied.pop(id(sel), set())  # filters the FROM clause's inputs and joins already applied
+        where = [sql(c) for c in _conjuncts(sel.args["where"].this) if sql(c) not in done] \
+            if sel.args.get("where") else []
         if sel.args.get("qualify"):
             windows = windows or [exp.Window()]
 
@@ -607,14 +740,21 @@ class _Lowering(JoinMixin):
         all_names = names + [c for c, _ in hidden]
         all_exprs = [x for _, x in outs] + [x for _, x in hidden]
 
-        if not (group or aggs or windows or distinct is not None):
+        per_split = bool(sel.meta.get(PER_SPLIT_GROUPING)) and group is not None and not windows \
+            and distinct is None and not sel.args.get("having") and limit is None and not order
+        if per_split or not (group or aggs or windows or distinct is not None):
             items = ", ".join(f"{sql(x)} AS {q(n)}" for x, n in zip(all_exprs, all_names))
             lim = f" LIMIT {limit}" if limit is not None and not order and not offset else ""
-            text = f"SELECT {items} FROM {src.from_sql}{src.where_sql(where)}{lim}"
+            grouped = f" GROUP BY {', '.join(sql(g) for g in group.expressions)}" if per_split else ""
+            text = f"SELECT {items} FROM {src.from_sql}{src.where_sql(where)}{grouped}{lim}"
             out = src.copy()
             out.where = []
             if where or src.where:
                 out.ops = out.ops + ["Filter Operator", f"  predicate: {short(conj(src.where + where))}"]
+            if per_split:  # Hive's map-side Group By (mode: hash) with no reduce-side merge: the consumer needs none
+                out.ops = out.ops + ["Group By Operator", f"  aggregations: {short(', '.join(sql(a) for a in aggs))}"
+                                     f"{'' if aggs else '(none)'}", f"  keys: {short(sql(group))}",
+                                     "  mode: hash (per map task)"]
             out.ops = out.ops + ["Select Operator", f"  expressions: {short(', '.join(sql(x) for x in all_exprs))}"]
             rel = Rel(out, all_names, text)
         else:
@@ -623,7 +763,8 @@ class _Lowering(JoinMixin):
                                                       for g in group.expressions) or bool(
                 group and (group.args.get("rollup") or group.args.get("cube") or group.args.get("grouping_sets")))
             if not windows and distinct is None and not grouping_sets and decomposable(aggs) \
-                    and not any(isinstance(n, (exp.Query, exp.Subquery)) for n in scope):
+                    and not any(isinstance(n, (exp.Query, exp.Subquery)) and n.find_ancestor(exp.Where) is None
+                                for n in scope):  # a WHERE subquery filters in the map work: partials are fine
                 try:
                     rel = self.partial_job(sel, src, where, outs, all_names, all_exprs, limit if not order else None)
                 except NotDecomposable:
