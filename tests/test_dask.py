@@ -236,6 +236,8 @@ def test_a_worker_killed_mid_job_costs_only_its_tasks(session: Session, cluster:
     s = session
     want = sorted(on_arrow(s, AGG))
     s.execute("SET mapreduce.input.fileinputformat.split.maxsize=32768")  # ~45 map tasks
+    # each attempt first waits 0.3 s: the victim is surely inside one when it dies
+    s.execute("SET hiveish.mapreduce.task.delay.ms=300")
     thread, box = _run_in_thread(lambda: sorted(rows(s, AGG)))
     victim = _wait_for_processing(cluster, box)
     # let a few maps finish first, so there is committed work the death must not cost
@@ -254,6 +256,7 @@ def test_a_worker_killed_mid_job_costs_only_its_tasks(session: Session, cluster:
     assert any("KilledWorker" in f for f in report.failures), report.failures
     # only the attempts the dead worker held were lost: far fewer failures than tasks
     assert report.counters["FAILED_ATTEMPTS"] <= 3 < report.maps
+    s.execute("SET hiveish.mapreduce.task.delay.ms=0")
     cluster.wait_for_workers()  # the nanny restarts the worker for the tests that follow
 
 

@@ -147,6 +147,7 @@ def run_task(spec: TaskSpec) -> TaskResult:
     if spec.settings.get("__kill__") == "1":
         os._exit(137)  # simulate a worker process dying (pool mode only)
     t0, c0 = time.time(), time.process_time()
+    _injected_delay(spec)
     attempt_dir = os.path.join(spec.job_dir, "_temporary", spec.attempt_id)
     os.makedirs(attempt_dir, exist_ok=True)
     scratch = os.path.join(worker_tmp(), spec.job.stage + "-" + spec.attempt_id + f"-{os.urandom(4).hex()}")
@@ -165,6 +166,17 @@ def run_task(spec: TaskSpec) -> TaskResult:
     result.seconds = time.time() - t0
     result.counters["CPU_MILLISECONDS"] = int((time.process_time() - c0) * 1000)
     return result
+
+
+def _injected_delay(spec: TaskSpec) -> None:
+    """`hiveish.mapreduce.task.delay.ms` (fault injection for tests): every attempt first waits this
+    long, so a test can act on attempts while they run; a cancel still ends the wait."""
+    left = setting_int(spec.settings, "hiveish.mapreduce.task.delay.ms", 0) / 1000
+    while left > 0:
+        if _cancelled(spec):
+            raise TaskCancelled("cancelled")
+        time.sleep(min(0.05, left))
+        left -= 0.05
 
 
 def _input_of(job: MRJob, tag: int):
