@@ -205,3 +205,32 @@ def test_cluster_by_with_one_reducer_is_totally_ordered(spread):
     segments = _segments(spread, got)
     for seg in segments:
         assert [k for k, _ in seg] == sorted(k for k, _ in seg)
+
+
+def test_small_table_waits_for_the_big_table_holding_its_key(tmp_path):
+    """A small table that joins the chain only on a non-key column now and on its key with a big
+    table still to come is joined after that table (TPC-H Q5's customer: on c_nationkey it would
+    give every lineitem row every customer of its nation). Seen as the jobs' MAP_OUTPUT_RECORDS."""
+    s = Session(warehouse=str(tmp_path / "wh"), metastore=str(tmp_path / "ms.db"),
+                settings={"hiveish.mapreduce.local.dir": str(tmp_path / "mr"), "hiveish.mapreduce.workers": "2",
+                          "hive.mapjoin.smalltable.filesize": "4000"})
+    s.execute("CREATE TABLE cust (ck int, nat int) STORED AS PARQUET")
+    s.execute("CREATE TABLE supp (sk int, nat int) STORED AS PARQUET")
+    s.execute("CREATE TABLE ords (ok int, ck int) STORED AS PARQUET")
+    s.execute("CREATE TABLE lines (ok int, sk int) STORED AS PARQUET")
+    s.execute("INSERT INTO cust VALUES " + ", ".join(f"({c}, {c % 2})" for c in range(40)))
+    s.execute("INSERT INTO supp VALUES " + ", ".join(f"({k}, {k % 2})" for k in range(4)))
+    s.execute("INSERT INTO ords VALUES " + ", ".join(f"({o}, {(o * 7) % 40})" for o in range(3000)))
+    s.execute("INSERT INTO lines VALUES " + ", ".join(f"({(i * 13) % 3000}, {i % 4})" for i in range(6000)))
+    sql = ("SELECT c.nat, count(*) FROM cust c, ords o, lines l, supp p "
+           "WHERE c.ck = o.ck AND l.ok = o.ok AND l.sk = p.sk AND c.nat = p.nat GROUP BY c.nat")
+    s.execute("SET hive.execution.engine=arrow")
+    want = sorted(rows(s, sql))
+    s.execute("SET hive.execution.engine=mr")
+    text = explain(s, sql)
+    assert "small table: c (default.cust, loaded whole)" in text
+    assert "default.ords, loaded whole" not in text and "default.lines, loaded whole" not in text
+    assert sorted(rows(s, sql)) == want
+    shuffled = sum(r.counters.get("MAP_OUTPUT_RECORDS", 0) for r in s.mapreduce_last.reports)
+    assert shuffled <= 6000 + 3000 + 100, shuffled  # each line and order once, not a line per customer
+    s.close()

@@ -593,11 +593,17 @@ class _Lowering(JoinMixin):
                            and tables_of(c) & set(s.aliases) and tables_of(c) & set(other.aliases)
                            for n, c in enumerate(pool))
 
+            def waits_for_big(s: Src) -> bool:
+                """It also joins a big input still to come: joined now, it could only meet the chain on
+                its other, non-key columns (Q5: customer on c_nationkey before orders on c_custkey
+                would give every lineitem row thousands of customers)."""
+                return any(o is not s and not self.broadcastable(o) and links_to(s, o) for o in srcs)
+
             connected = [i for i, s in enumerate(srcs) if links(s)]
             if connected:
                 # map joins first (small tables filter rows before any shuffle), then breadth-first
-                pick = min(connected, key=lambda i: (0 if self.broadcastable(srcs[i]) else 1, depth(srcs[i]),
-                                                     size(srcs[i]), i))
+                pick = min(connected, key=lambda i: (0 if self.broadcastable(srcs[i]) and not waits_for_big(srcs[i])
+                                                     else 1, depth(srcs[i]), size(srcs[i]), i))
             else:
                 pick = 0
             it = srcs.pop(pick)
