@@ -40,6 +40,20 @@ def register_udfs(con: duckdb.DuckDBPyConnection) -> None:
                             null_handling="special")
 
 
+def sampled_sql(sql: str, scan: ScanNode) -> str:
+    """The scan's rows kept by its TABLESAMPLE(BUCKET x OUT OF y [ON col]), if any: rows whose
+    bucket hash of `col` falls in bucket x (the same rule row by row, so any split of the input
+    may be sampled on its own), or a y-th of the rows at random without ON."""
+    if not scan.sample:
+        return sql
+    num, den, col = scan.sample
+    types = {n.lower(): t for n, t in scan.columns}
+    if col and col.lower() in types:
+        key = bucket_hash_sql(f'"{col}"', parse_type(types[col.lower()]).to_duckdb())
+        return f"SELECT * FROM ({sql}) WHERE (({key}) & 2147483647) % {den} = {num - 1}"
+    return f"SELECT * FROM ({sql}) USING SAMPLE {100.0 / den}%"
+
+
 class ArrowExecutor:
     """Owns one in-memory DuckDB database; each query runs on its own cursor."""
 
@@ -183,15 +197,7 @@ class ArrowExecutor:
             cols = [f'CAST(NULL AS {parse_type(t).to_duckdb()}) AS "{n}"' for n, t in scan.columns]
             parts = [f"SELECT {', '.join(cols) or 'NULL AS __dummy'} WHERE false"]
         sql = " UNION ALL ".join(f"({p})" for p in parts) if len(parts) > 1 else parts[0]
-        if scan.sample:
-            num, den, col = scan.sample
-            types = {n.lower(): t for n, t in scan.columns}
-            if col and col.lower() in types:
-                key = bucket_hash_sql(f'"{col}"', parse_type(types[col.lower()]).to_duckdb())
-                sql = f"SELECT * FROM ({sql}) WHERE (({key}) & 2147483647) % {den} = {num - 1}"
-            else:
-                sql = f"SELECT * FROM ({sql}) USING SAMPLE {100.0 / den}%"
-        return sql
+        return sampled_sql(sql, scan)
 
     def describe(self, plan: QueryPlan) -> list[str]:
         """DuckDB types of the plan's result columns, without running it."""

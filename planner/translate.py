@@ -14,6 +14,7 @@ from sqlglot.errors import SqlglotError
 
 from hiveish.errors import SemanticException
 from planner import decimals
+from planner.fold import fold_constants
 from planner.functions import REGISTRY, TIMESTAMPS, as_date, call, hive_order_key, hive_string, native, native_cast
 from planner.plan import ReducerSort
 
@@ -797,7 +798,7 @@ def to_duckdb(tree: exp.Expression, schema: "dict[str, dict[str, str | exp.DataT
         tree = _typed(tree, schema)
         _hive_arith_types(tree)
     tree = _transform_all(tree, rewrite_expression)
-    return tree.sql(DUCK)
+    return fold_constants(tree).sql(DUCK)
 
 
 def _hive_arith_types(tree: exp.Expression) -> None:

@@ -316,3 +316,15 @@ def test_percentile_approx_accepts_integers_and_arrays(session):
     assert [t for _, t in r.columns] == ["double", "array<double>"]
     assert one(session, "SELECT percentile_approx(k, 0.5), percentile_approx(k, array(0.0, 1.0), 100) FROM dec_t") \
         == "2.0\t[1.0,2.0]"
+
+
+def test_constant_calls_are_folded_at_planning_unless_they_read_the_session(session):
+    """Hive folds constant expressions at compile time; so does hiveish (one evaluation, not one per
+    row): EXPLAIN EXTENDED's SQL holds the value. Calls that read the session's time zone or clock
+    (unix_timestamp with a format converts in the session zone) are left to run time."""
+    sql = ("SELECT k FROM dec_t WHERE add_months(to_date('2020-01-31'), 1) = '2020-02-29' "
+           "AND unix_timestamp('2009-03-20', 'yyyy-MM-dd') = 1237532400")
+    text = "\n".join(printed(session, "EXPLAIN EXTENDED " + sql))
+    assert "'2020-02-29' AS DATE" in text and "HIVE_ADD_MONTHS" not in text.upper()
+    assert "HIVE_UNIX_TS(" in text.upper()
+    assert sorted(printed(session, sql)) == ["1", "1", "2", "2", "2"]

@@ -195,9 +195,15 @@ def _open_input(spec: TaskSpec, cur, ex, attempt_dir: str) -> int:
     sql, records = open_split(cur, ex, split, spec.scratch or os.path.join(attempt_dir, "_split"), cols)
     # a one-shot Arrow reader (ORC, remote Parquet) cannot be scanned twice (count, then map work)
     kind = "TABLE" if "__arrow" in sql and records is None else "VIEW"
-    cur.execute(f'CREATE TEMP {kind} "__input" AS {sql}')
-    if records is None:
-        records = int(cur.execute('SELECT count(*) FROM "__input"').fetchall()[0][0])
+    sample = inp.scan is not None and inp.scan.sample
+    raw = "__split_records" if sample else "__input"
+    cur.execute(f'CREATE TEMP {kind} "{raw}" AS {sql}')
+    if records is None:  # the records read, before any TABLESAMPLE
+        records = int(cur.execute(f'SELECT count(*) FROM "{raw}"').fetchall()[0][0])
+    if sample:
+        from executors.arrow import sampled_sql
+
+        cur.execute(f'CREATE TEMP VIEW "__input" AS {sampled_sql(f"SELECT * FROM {raw}", inp.scan)}')
     _open_broadcasts(spec, cur, ex)
     return records
 

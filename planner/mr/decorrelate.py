@@ -30,7 +30,7 @@ from typing import Callable
 
 from sqlglot import exp
 
-from planner.mr.fold import fold_constants
+from planner.fold import fold_constants
 from planner.mr.joins import plain, tables_of
 
 PER_SPLIT_GROUPING = "mr_per_split_grouping"  # Select.meta flag read by the lowering

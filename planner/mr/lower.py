@@ -48,7 +48,8 @@ SETTINGS_SNAPSHOT = (
     "mapreduce.map.maxattempts", "mapreduce.reduce.maxattempts", "hive.exec.reducers.bytes.per.reducer",
     "hive.exec.reducers.max", "hiveish.mapreduce.fail.attempts", "hiveish.mapreduce.inprocess",
     "hiveish.mapreduce.workers", "hiveish.mapreduce.local.dir", "hiveish.mapreduce.sample.rows",
-    "hiveish.mapreduce.sample.splits", "hiveish.mapreduce.kill.attempts", "hiveish.mapreduce.task.delay.ms", "mapreduce.map.memory.mb",
+    "hiveish.mapreduce.sample.splits", "hiveish.mapreduce.kill.attempts", "hiveish.mapreduce.task.delay.ms",
+    "mapreduce.map.memory.mb",
     "mapreduce.reduce.memory.mb", "hiveish.mapreduce.cancel.grace.ms", "hiveish.mapreduce.runner",
     "hiveish.dask.scheduler", "hiveish.dask.timeout")
 
@@ -231,8 +232,6 @@ class _Lowering(JoinMixin):
             tree = sqlglot.parse_one(self.plan.sql, read=DUCK)
         except Exception as e:  # noqa: BLE001 - anything we cannot re-read is not lowered
             raise Unsupported(f"cannot re-read the plan SQL ({type(e).__name__})") from e
-        if any(s.sample for s in self.plan.scans):
-            raise Unsupported("TABLESAMPLE (BUCKET ...) not lowered")
         if not self.plan.scans:
             raise Unsupported("a query that reads no table runs on the vectorized engine")
         def small(name: str) -> bool:
@@ -462,6 +461,8 @@ class _Lowering(JoinMixin):
         need = {c.lower() for c in self.needed(alias, [c for c, _ in scan.columns])}
         assert self.root is not None
         need |= {c.name.lower() for c in self.root.find_all(exp.Column) if not c.table}  # unqualified: any alias
+        if scan.sample and scan.sample[2]:
+            need.add(scan.sample[2].lower())  # TABLESAMPLE(BUCKET … ON col) hashes it in the map task
         parts = {n for src in scan.sources for n, _, _ in src.constants}
         data = [c for c in scan.columns if c[0] not in parts]
         keep = [c for c in data if c[0].lower() in need]

@@ -1,4 +1,4 @@
-"""Constant folding of Hive-function macros before the MapReduce lowering.
+"""Constant folding of Hive-function macros, for both engines (Hive folds constants at compile time too).
 
 Hive's date/string rules are DuckDB macros (`planner.functions.MACROS`), and
 DuckDB does not fold a macro call over constants: TPC-H's
@@ -22,7 +22,9 @@ _LOCK = threading.Lock()
 _STATE: dict[str, object] = {}
 _TYPES = re.compile(r"(DATE|TIMESTAMP|VARCHAR|BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|FLOAT|DOUBLE"
                     r"|DECIMAL\(\d+,\s*\d+\))")
-_VOLATILE = re.compile(r"current_setting|timezone|random|uuid|now\(|current_", re.I)
+# what reads the session (time zone, clock) or chance: a TIMESTAMPTZ cast converts in the session's zone
+_VOLATILE = re.compile(r"current_setting|timezone|time\s+zone|timestamptz|random|uuid|now\(|current_", re.I)
+_ZONED = {exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ}
 _UNSAFE_NODES = (exp.Column, exp.Query, exp.Subquery, exp.AggFunc, exp.Window, exp.Rand, exp.Randn, exp.Uuid,
                  exp.Star, exp.Placeholder, exp.Parameter, exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime,
                  exp.CurrentDatetime, exp.CurrentUser, exp.CurrentSchema)
@@ -60,7 +62,9 @@ def _calls(e: exp.Expression) -> list[str]:
 
 
 def _foldable(e: exp.Expression, safe: set[str]) -> bool:
-    if e.find(*_UNSAFE_NODES) is not None:
+    if e.find(*_UNSAFE_NODES) is not None or e.find(exp.AtTimeZone) is not None:
+        return False
+    if any(t.this in _ZONED for t in e.find_all(exp.DataType)):
         return False
     names = _calls(e)
     return bool(names) and all(n in safe for n in names)
@@ -82,6 +86,8 @@ def _literal(con, e: exp.Expression) -> exp.Expression | None:
 
 def fold_constants(tree: exp.Expression) -> exp.Expression:
     """`tree` with constant macro calls replaced by literals (in place; returned)."""
+    if tree.find(exp.Anonymous) is None:  # no macro call: skip starting the folding connection
+        return tree
     with _LOCK:
         con, safe = _macros()
         cache: dict[str, exp.Expression | None] = {}
