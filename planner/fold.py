@@ -27,7 +27,8 @@ _VOLATILE = re.compile(r"current_setting|timezone|time\s+zone|timestamptz|random
 _ZONED = {exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ}
 _UNSAFE_NODES = (exp.Column, exp.Query, exp.Subquery, exp.AggFunc, exp.Window, exp.Rand, exp.Randn, exp.Uuid,
                  exp.Star, exp.Placeholder, exp.Parameter, exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime,
-                 exp.CurrentDatetime, exp.CurrentUser, exp.CurrentSchema)
+                 exp.CurrentDatetime, exp.CurrentUser, exp.CurrentSchema, exp.Unnest, exp.Explode, exp.UDTF,
+                 exp.GenerateSeries)
 
 
 def _macros() -> tuple[object, set[str]]:
@@ -73,9 +74,12 @@ def _foldable(e: exp.Expression, safe: set[str]) -> bool:
 def _literal(con, e: exp.Expression) -> exp.Expression | None:
     text = e.sql("duckdb")
     try:
-        value, kind = con.execute(f"SELECT CAST(({text}) AS VARCHAR), typeof(({text}))").fetchone()
+        got = con.execute(f"SELECT CAST(({text}) AS VARCHAR), typeof(({text}))").fetchmany(2)
     except Exception:  # noqa: BLE001 - an error at run time stays a run-time error: not folded
         return None
+    if len(got) != 1:  # a set-returning call (explode's unnest) is not one value
+        return None
+    value, kind = got[0]
     if not _TYPES.fullmatch(kind):
         return None
     to = exp.DataType.build(kind, dialect="duckdb")

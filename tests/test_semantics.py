@@ -328,3 +328,13 @@ def test_constant_calls_are_folded_at_planning_unless_they_read_the_session(sess
     assert "'2020-02-29' AS DATE" in text and "HIVE_ADD_MONTHS" not in text.upper()
     assert "HIVE_UNIX_TS(" in text.upper()
     assert sorted(printed(session, sql)) == ["1", "1", "2", "2", "2"]
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("SELECT count(*) FROM (SELECT explode(split(space(3), ' ')) AS a) x", ["4"]),
+    ("SELECT pos, val FROM (SELECT posexplode(array('p', upper('q'))) AS (pos, val)) x ORDER BY pos", ["0\tp", "1\tQ"]),
+    ("SELECT k FROM (SELECT explode(map('a', concat('b', 'c'))) AS (k, v)) x", ["a"]),
+])
+def test_constant_table_generating_calls_are_not_folded(session, sql, expected):
+    """Folding evaluates single values only: explode/posexplode over constants still make their rows."""
+    assert printed(session, sql) == expected
