@@ -361,6 +361,7 @@ def _as_double(e: exp.Expression) -> exp.Expression:
 
 
 _CHARS = {exp.DataType.Type.CHAR, exp.DataType.Type.NCHAR}
+_DATETIMES = {exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP}
 
 
 def rewrite_comparison(node: exp.Binary) -> exp.Expression:
@@ -374,6 +375,12 @@ def rewrite_comparison(node: exp.Binary) -> exp.Expression:
     if (_is_string(a) and _is_numeric(b)) or (_is_numeric(a) and _is_string(b)):
         node.set("this", _as_double(a))
         node.set("expression", _as_double(b))
+        return node
+    for key, side, other in (("this", a, b), ("expression", b, a)):
+        if _typeof(side) in _DATETIMES and _is_string(other) and not isinstance(other, exp.Literal):
+            # Hive compares a date/timestamp with a string as strings (the date converts implicitly to
+            # STRING, not the other way round); a string literal DuckDB casts itself, to the same order
+            node.set(key, hive_string(side))
     return node
 
 

@@ -338,3 +338,17 @@ def test_constant_calls_are_folded_at_planning_unless_they_read_the_session(sess
 def test_constant_table_generating_calls_are_not_folded(session, sql, expected):
     """Folding evaluates single values only: explode/posexplode over constants still make their rows."""
     assert printed(session, sql) == expected
+
+
+def test_date_compared_with_a_string_expression_compares_as_strings(session):
+    """Hive converts the DATE side to STRING (implicitConvertible DATE -> STRING), so a computed
+    string compares with a date as text: '2020-3-1' is not '2020-03-01', and add_months' string
+    result compares with to_date's date (this used to fail to bind)."""
+    session.execute("CREATE TABLE date_str (s string, d date)")
+    session.execute("INSERT INTO date_str VALUES ('2020-02-29', '2020-02-29'), ('2020-3-1', '2020-03-01')")
+    for engine in ("arrow", "mr"):
+        session.execute(f"SET hive.execution.engine={engine}")
+        assert printed(session, "SELECT s, s = d, s > d, d > '2020-02-01' FROM date_str ORDER BY s") == [
+            "2020-02-29\ttrue\tfalse\ttrue", "2020-3-1\tfalse\ttrue\ttrue"]
+        assert printed(session, "SELECT count(*) FROM date_str WHERE add_months(d, 1) > to_date('2020-03-31')") == ["1"]
+    session.execute("SET hive.execution.engine=arrow")
