@@ -318,3 +318,43 @@ def test_parquet_row_group_splits_and_orc(session, data):
     want, got = both(session, "select o.k, count(*), sum(f.v) from sales_orc o join facts f on o.id = f.id "
                               "where o.v > 0 group by o.k", hive__auto__convert__join="false")
     assert got == want
+
+
+def test_a_killed_drivers_shuffle_directory_is_removed_by_the_next_query(tmp_path):
+    """A driver SIGKILLed mid-query leaves its query directory (map outputs, spills) under
+    `hiveish.mapreduce.local.dir`; the next MR query there removes it (its flock is free) and leaves a
+    live driver's directory alone."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    local = tmp_path / "mr"
+    base = ["--warehouse", str(tmp_path / "wh"), "--metastore", str(tmp_path / "ms.db"),
+            "--hiveconf", f"hiveish.mapreduce.local.dir={local}", "--hiveconf", "hive.execution.engine=mr"]
+    subprocess.run([sys.executable, "-m", "hiveish", *base, "-S", "-e",
+                    "CREATE TABLE q (g int, v int); INSERT INTO q VALUES (1, 2), (1, 3), (2, 4);"],
+                   check=True, capture_output=True, timeout=120)
+    slow = ["--hiveconf", "hiveish.mapreduce.task.delay.ms=60000", "-e", "SELECT g, sum(v) FROM q GROUP BY g;"]
+    doomed = subprocess.Popen([sys.executable, "-m", "hiveish", *base, *slow], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    live = subprocess.Popen([sys.executable, "-m", "hiveish", *base, *slow], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(list(local.glob("query-*/Stage-1"))) < 2:
+            time.sleep(0.1)
+        dirs = {p.parent for p in local.glob("query-*/Stage-1")}
+        assert len(dirs) == 2
+        os.killpg(doomed.pid, signal.SIGKILL)  # the driver and its worker processes
+        doomed.wait(30)
+        p = subprocess.run([sys.executable, "-m", "hiveish", *base, "-S", "-e", "SELECT count(*) FROM q;"],
+                           capture_output=True, text=True, timeout=120)
+        assert p.stdout == "3\n"
+        left = {d for d in dirs if d.exists()}
+        assert len(left) == 1  # the killed driver's directory is gone, the running one's is not
+    finally:
+        for proc in (doomed, live):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(30)

@@ -431,6 +431,7 @@ class DaskRunner(MRRunner):
         self._mark_cancelled()
         threading.Thread(target=_remove_when_left, args=(self.dir, cancel_grace(self.settings)), daemon=True,
                          name=f"hiveish-cleanup-{self.query_id}").start()
+        self.release_dir()
 
     def _cancel_cluster_tasks(self) -> None:
         with self._lock:

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
+from executors.mapreduce import querydirs
 from executors.mapreduce.job import MRJob, MRPlan, Split, TaskResult, TaskSpec
 from executors.mapreduce.splits import DEFAULT_SPLIT_SIZE, remove_tree, splits_for_files, splits_for_scan
 from executors.mapreduce.tasks import TaskCancelled, _read_schema, setting_int
@@ -129,8 +130,8 @@ class MRRunner:
         self.plan = plan
         self.settings = dict(plan.settings)
         root = self.settings.get("hiveish.mapreduce.local.dir") or os.path.join(tempfile.gettempdir(), "hiveish-mr")
-        os.makedirs(root, exist_ok=True)
-        self.dir = tempfile.mkdtemp(prefix="query-", dir=root)
+        self.dir, self._dir_lock = querydirs.claim(root)
+        querydirs.sweep(root, keep=self.dir)  # what drivers killed mid-query left behind
         self.reports: list[JobReport] = []
         self.outputs: dict[str, list[str]] = {}
         self._cancel = threading.Event()
@@ -174,6 +175,13 @@ class MRRunner:
 
     def cleanup(self) -> None:
         remove_tree(self.dir)
+        self.release_dir()
+
+    def release_dir(self) -> None:
+        """Drop the query directory's driver lock (once; the fd number may be reused after)."""
+        fd, self._dir_lock = self._dir_lock, -1
+        if fd >= 0:
+            querydirs.release(fd)
 
     def cancel(self) -> None:
         self._cancel.set()
