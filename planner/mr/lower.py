@@ -32,7 +32,7 @@ from typing import Callable
 import sqlglot
 from sqlglot import exp
 
-from planner.mr.decorrelate import PER_SPLIT_GROUPING, rewrite
+from planner.mr.decorrelate import PER_SPLIT_GROUPING, conjuncts, rewrite
 from planner.mr.jobs import Broadcast, MapInput, MRJob, MRPlan, Shuffle, SortKey
 from planner.mr.joins import NONDETERMINISTIC, JoinMixin, plain, tables_of
 from planner.mr.partial import NotDecomposable, combiner_sql, decomposable, merge_rewrite, partial_aggregates
@@ -73,16 +73,6 @@ def _scan_bytes(scan: ScanNode) -> int | None:
             except OSError:
                 return None
     return total
-
-
-def _conjuncts(e: exp.Expression | None) -> list[exp.Expression]:
-    if e is None:
-        return []
-    if isinstance(e, exp.Paren):
-        return _conjuncts(e.this)
-    if isinstance(e, exp.And):
-        return _conjuncts(e.this) + _conjuncts(e.expression)
-    return [e]
 
 
 def _walk(e: exp.Expression | None, root: bool = True):
@@ -496,7 +486,7 @@ class _Lowering(JoinMixin):
                 raise Unsupported("JOIN USING / ASOF not lowered")
         kinds = [((j.args.get("kind") or "").upper(), (j.args.get("side") or "").upper()) for j in joins]
         laterals = [self.is_lateral(j.this) for j in joins]
-        where = _conjuncts(sel.args["where"].this) if sel.args.get("where") else []
+        where = conjuncts(sel.args["where"].this) if sel.args.get("where") else []
         applied = self.applied.setdefault(id(sel), set())
         if self.is_lateral(frm.this):
             raise Unsupported("FROM starts with a lateral subquery")
@@ -511,7 +501,7 @@ class _Lowering(JoinMixin):
             acc = self.inner_joins(sel, items[:head + 1], joins[:head], where, extra)
             for j, it, (kind, side) in zip(joins[head:], items[head + 1:], kinds[head:]):
                 assert it is not None
-                acc = self.join(acc, it, kind, side, _conjuncts(j.args.get("on")), extra)
+                acc = self.join(acc, it, kind, side, conjuncts(j.args.get("on")), extra)
             return acc
         # written order; push WHERE filters into items that no outer join can null
         null_side: set[int] = set()
@@ -538,7 +528,7 @@ class _Lowering(JoinMixin):
                 acc.aliases[sub.alias_or_name.lower()] = [e.alias_or_name for e in sub.this.expressions]
                 acc.ops += ["Lateral View Forward", f"  {short(sql(sub))}"]
                 continue
-            conds = _conjuncts(j.args.get("on"))
+            conds = conjuncts(j.args.get("on"))
             if j.args.get("on") is None and kind in ("", "INNER", "CROSS"):
                 la, ra = set(acc.aliases), set(it.aliases)
                 conds = [c for c in where if isinstance(c, exp.EQ) and plain(c) and tables_of(c) <= la | ra
@@ -551,7 +541,7 @@ class _Lowering(JoinMixin):
         """Inner/comma joins, reordered: start from the biggest input, add connected inputs, small ones first."""
         pool = list(where)
         for j in joins:
-            pool += _conjuncts(j.args.get("on"))
+            pool += conjuncts(j.args.get("on"))
         applied = self.applied.setdefault(id(sel), set())
         srcs = [s for s in items if s is not None]
         by_name = {b.name: b for b in extra}
@@ -634,7 +624,7 @@ class _Lowering(JoinMixin):
                 position[a] = len(position)
             acc = self.join(acc, it, "", "", between(acc, it), extra)
         if any(j.args.get("on") is not None for j in joins):  # ON conditions now hold in WHERE
-            ons = [c for j in joins for c in _conjuncts(j.args.get("on"))]
+            ons = [c for j in joins for c in conjuncts(j.args.get("on"))]
             w = sel.args.get("where")
             sel.set("where", exp.Where(this=exp.and_(*([w.this] if w else []), *[c.copy() for c in ons])))
         return acc
@@ -726,7 +716,7 @@ class _Lowering(JoinMixin):
         aggs = [n for n in scope if isinstance(n, exp.AggFunc) and not _in_window(n)]
         group = sel.args.get("group")
         done = self.applied.pop(id(sel), set())  # filters the FROM clause's inputs and joins already applied
-        where = [sql(c) for c in _conjuncts(sel.args["where"].this) if sql(c) not in done] \
+        where = [sql(c) for c in conjuncts(sel.args["where"].this) if sql(c) not in done] \
             if sel.args.get("where") else []
         if sel.args.get("qualify"):
             windows = windows or [exp.Window()]
