@@ -42,6 +42,8 @@ pytest.importorskip("distributed", reason="dask[distributed] is not installed (p
 import tpch_data  # noqa: E402 - bench/ is on sys.path (tests/tpch_hdfs.py)
 from dask_tpch import DaskCluster  # noqa: E402
 
+from tests.helpers import rows
+
 MINIHDFS_OPTIONS = {"block_size": 1 << 20, "root_permission": "777"}
 FAST = {"hiveish.hdfs.retries": "3", "hiveish.hdfs.retry_backoff": "0.01", "hiveish.hdfs.retry_max_backoff": "0.05"}
 N_ROWS = 60000
@@ -99,13 +101,6 @@ def sales(hdfs: MiniHdfs, tmp_path_factory: pytest.TempPathFactory) -> dict:
 def session(sales: dict, dask_settings: dict[str, str]) -> Iterator[Session]:
     with Session(**sales, settings={**dask_settings, "hive.local.time.zone": "UTC"}) as s:
         yield s
-
-
-def rows(s: Session, sql: str) -> list[tuple]:
-    out: list[tuple] = []
-    for b in s.execute(sql).batches:
-        out.extend(zip(*[c.to_pylist() for c in b.columns]))
-    return out
 
 
 def on_arrow(s: Session, sql: str) -> list[tuple]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from hiveish.session import Session
-from tests.test_mapreduce import explain, rows
+from tests.helpers import rows
+from tests.test_mapreduce import explain
 
 ORDERS = [(1, 10, 5), (2, 20, 1), (3, None, 7), (4, 40, 0), (5, 50, 100), (6, 60, 2), (7, None, None)]
 LINES = [(1, 10, 1, 3), (1, 11, 2, 4), (2, 20, 3, 9), (2, 20, 4, 1), (3, None, 5, 2), (4, 41, 6, 8),

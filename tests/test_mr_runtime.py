@@ -24,6 +24,7 @@ import pytest
 import hiveish
 from hiveish import errors
 from hiveish.session import Session
+from tests.helpers import rows
 
 REPO = Path(__file__).resolve().parents[1]
 N_ROWS = 6000
@@ -59,13 +60,6 @@ def session(tmp_path, sales_file):
     s.execute(f"LOAD DATA LOCAL INPATH '{sales_file}' INTO TABLE sales")
     yield s
     s.close()
-
-
-def rows(s: Session, sql: str) -> list[tuple]:
-    out: list[tuple] = []
-    for b in s.execute(sql).batches:
-        out.extend(zip(*[c.to_pylist() for c in b.columns]))
-    return out
 
 
 def _key(r: tuple) -> tuple:
