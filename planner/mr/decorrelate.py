@@ -30,7 +30,6 @@ from typing import Callable
 
 from sqlglot import exp
 
-from planner.fold import fold_constants
 from planner.mr.joins import plain, tables_of
 
 PER_SPLIT_GROUPING = "mr_per_split_grouping"  # Select.meta flag read by the lowering
@@ -357,9 +356,9 @@ class _Rewriter:
 
 
 def rewrite(tree: exp.Expression, small: Callable[[str], bool] = lambda name: False) -> exp.Expression:
-    """`tree` with constant macro calls folded, subqueries decorrelated into joins and OR filters factored
-    (in place; returned)."""
-    fold_constants(tree)
+    """`tree` with subqueries decorrelated into joins and OR filters factored (in place; returned).
+
+    Constant macro calls arrive folded: the plan's SQL comes from `translate.to_duckdb`."""
     r = _Rewriter(small)
     for sel in reversed(list(tree.find_all(exp.Select))):  # innermost blocks first
         r.block(sel)
