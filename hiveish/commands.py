@@ -87,7 +87,14 @@ def cmd_explain(s: "Session", text: str, _second: str) -> "Result":
     mode = (m.group(1) or "").strip().lower()
     body = m.group(2)
     tree = s.parse(body)
-    if isinstance(tree, (exp.Insert, exp.MultitableInserts)):
+    shared = None
+    if isinstance(tree, exp.MultitableInserts):  # under MapReduce: one scan of the source for every branch
+        from hiveish import dml, multi_insert
+
+        shared = multi_insert.explain(s, tree, body, mode == "extended", dml._insert_query)
+    if shared is not None:
+        lines = shared
+    elif isinstance(tree, (exp.Insert, exp.MultitableInserts)):
         inserts = tree.expressions if isinstance(tree, exp.MultitableInserts) else [tree]
         lines = []
         for ins in inserts:

@@ -13,7 +13,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -291,14 +291,29 @@ def run_insert(s: "Session", tree: exp.Expression, text: str) -> "Result":
         source = None
     # a leading WITH on the statement applies to its query
     pendings: list[PendingWrite] = []
+    shared = None
+    if isinstance(tree, exp.MultitableInserts):
+        from hiveish import multi_insert
+
+        # under MapReduce one job reads the source once for every branch (None: branch by branch)
+        plan = multi_insert.plan_shared(s, tree, text, _insert_query)
+        shared = multi_insert.SharedRun(s, plan) if plan is not None else None
     try:
-        for ins in inserts:
-            q = _insert_query(ins, source, tree.args.get("with_"))
-            pendings.append(_stage_insert(s, ins, q, text))
+        if shared is not None:
+            shared.start()
+            for ins, q, plan in zip(inserts, shared.shared.queries, shared.shared.plans):
+                pendings.append(_stage_insert(s, ins, q, text, plan=plan, run=shared.run_plan))
+        else:
+            for ins in inserts:
+                q = _insert_query(ins, source, tree.args.get("with_"))
+                pendings.append(_stage_insert(s, ins, q, text))
         commit(s, pendings)
     except BaseException:
         discard(s, pendings)
         raise
+    finally:
+        if shared is not None:
+            shared.close()
     total = sum(p.rows for p in pendings)
     return Result(rowcount=total, status=f"{total} row(s) affected")
 
@@ -352,12 +367,15 @@ def _lit_str(e) -> str:
     return e.this if isinstance(e, exp.Literal) else e.name
 
 
-def _stage_insert(s: "Session", ins: exp.Insert, query: exp.Expression, text: str) -> PendingWrite:
+def _stage_insert(s: "Session", ins: exp.Insert, query: exp.Expression, text: str, plan=None,
+                  run: Callable | None = None) -> PendingWrite:
+    """Run one INSERT's query into staged files; `plan`/`run` replace `s.plan`/`s.run_plan` (a shared scan)."""
+    run_plan = run or s.run_plan
     target = ins.this
     if isinstance(target, exp.Directory):
         pw = _directory_target(s, ins)
-        plan = s.plan(query, text)
-        running = s.run_plan(plan)
+        plan = plan if plan is not None else s.plan(query, text)
+        running = run_plan(plan)
         types = [str(_hive_type_from_arrow(f.type)) for f in running.schema]
         _staged_or_discarded(s, pw, lambda: stage_result(s, pw, running.batches(), running.schema, types, [], None))
         return pw
@@ -401,7 +419,7 @@ def _stage_insert(s: "Session", ins: exp.Insert, query: exp.Expression, text: st
         static_values, dyn_keys = None, []
     data_cols = table.columns
     target_types = [c.type for c in data_cols] + [t for _, t in dyn_keys]
-    plan = s.plan(query, text)
+    plan = plan if plan is not None else s.plan(query, text)
     src_types = s.executor.describe(plan)
     expected = len(data_cols) + len(dyn_keys)
     if columns_spec is not None:
@@ -425,7 +443,7 @@ def _stage_insert(s: "Session", ins: exp.Insert, query: exp.Expression, text: st
     selects = ", ".join(f'{e} AS "{n}"' for e, n in zip(exprs, out_names))
     pw = PendingWrite(table=table, overwrite=bool(ins.args.get("overwrite")), staging=_staging_dir(table.sd.location),
                       static_values=static_values)
-    running = s.run_plan(plan, lambda query: f"SELECT {selects} FROM ({query}) AS __q({aliases})")
+    running = run_plan(plan, lambda query: f"SELECT {selects} FROM ({query}) AS __q({aliases})")
     _staged_or_discarded(s, pw, lambda: stage_result(s, pw, running.batches(), running.schema,
                                                      [c.type for c in data_cols], dyn_keys, static_values))
     return pw
