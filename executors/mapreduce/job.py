@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from planner.mr.jobs import INPUT, Broadcast, MapInput, MRJob, MRPlan, Shuffle, SortKey, Split
+from planner.mr.jobs import INPUT, Broadcast, MapInput, MapJoinOption, MRJob, MRPlan, Shuffle, SortKey, Split
 
-__all__ = ["INPUT", "Broadcast", "MapInput", "MRJob", "MRPlan", "Shuffle", "SortKey", "Split", "TaskSpec",
+__all__ = ["INPUT", "Broadcast", "MapInput", "MapJoinOption", "MRJob", "MRPlan", "Shuffle", "SortKey", "Split", "TaskSpec",
            "TaskResult"]
 
 
@@ -26,6 +26,8 @@ class TaskSpec:
     inject_failure: bool = False
     threads: int = 1
     stage_outputs: dict[str, list[str]] = field(default_factory=dict)  # earlier jobs' output files
+    map_join_small: int | None = None  # a join's map task joined to (or filtered by) this input's map output
+    map_join_mode: str = "join"  # "join": a map join, output final | "filter": keep rows with its join keys
     scratch: str = ""  # set by the worker: this attempt's private scratch dir (never shared)
 
     @property

@@ -100,6 +100,13 @@ class LocalRunner(MRRunner):
         self.threads = 0 if self.inprocess else 1
         self._pools: dict[Future, ProcessPoolExecutor] = {}
 
+    def task_threads(self, tasks: int) -> int:
+        """A wave of fewer tasks than workers shares the idle workers' cores: each of its tasks gets
+        workers // tasks DuckDB threads (one task alone, e.g. a single reducer, gets them all)."""
+        if self.inprocess:
+            return self.threads
+        return max(1, self.workers // max(1, tasks))
+
     def submit(self, spec: TaskSpec) -> Future:
         if self.inprocess:
             fut: Future = Future()

@@ -15,13 +15,13 @@ import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 import pyarrow as pa
 
 from executors.mapreduce import querydirs
-from executors.mapreduce.job import MRJob, MRPlan, Split, TaskResult, TaskSpec
+from executors.mapreduce.job import MapJoinOption, MRJob, MRPlan, Split, TaskResult, TaskSpec
 from executors.mapreduce.splits import DEFAULT_SPLIT_SIZE, remove_tree, splits_for_files, splits_for_scan
 from executors.mapreduce.tasks import TaskCancelled, _read_schema, setting_int
 from hiveish import errors
@@ -77,6 +77,7 @@ class JobReport:
     counters: dict[str, int] = field(default_factory=dict)
     task_counters: dict[str, dict[str, int]] = field(default_factory=dict)  # task id -> counters
     failures: list[str] = field(default_factory=list)  # "attempt id: error"
+    notes: list[str] = field(default_factory=list)  # decisions taken while running (e.g. a map join)
     seconds: float = 0.0
     job_id: str = ""
     maps_done: int = 0
@@ -117,6 +118,7 @@ class JobReport:
             if k in self.counters:
                 lines.append(f"    {k}={self.counters[k]}")
         lines += [f"    failed attempt {f}" for f in self.failures]
+        lines += [f"    {n}" for n in self.notes]
         return lines
 
 
@@ -147,6 +149,11 @@ class MRRunner:
 
     def on_broken(self, fut: Future) -> None:
         """A worker died while running `fut`: make the pool usable again."""
+
+    def task_threads(self, tasks: int) -> int:
+        """DuckDB threads for each attempt of a wave of `tasks` tasks (the local runner gives idle
+        workers' cores to the tasks that run)."""
+        return self.threads
 
     def abort(self, running: list[Future]) -> None:
         """The job was cancelled or failed while `running` attempts still run: stop them.
@@ -199,6 +206,7 @@ class MRRunner:
                     self._run_job(job, n)
                 finally:
                     if log is not None and self.reports and self.reports[-1].stage == job.stage:
+                        log.extend(self.reports[-1].notes)
                         log.append(self.reports[-1].line())
         except BaseException:
             self.cleanup()
@@ -283,11 +291,15 @@ class MRRunner:
             if job.shuffle is not None and job.shuffle.partitioner == "range" and reducers > 1:
                 boundaries = self._sample(job, splits, job_dir, reducers, report)
             maps = [self._spec(job, "map", i, job_dir, reducers, s, boundaries) for i, s in enumerate(splits)]
-            results = self._run_tasks(maps, report)
+            choice = self._map_join_choice(job, splits)
+            if choice is not None:
+                maps = self._try_map_join(job, choice, maps, report)
             if job.shuffle is None:
+                results = self._run_tasks(maps, report)
                 self.outputs[job.stage] = [os.path.join(r.output, "part-00000.arrow")
                                            for r in sorted(results, key=lambda r: r.index)]
-            else:
+            elif report.reduces:
+                self._run_tasks(maps, report)
                 reduces = [self._spec(job, "reduce", r, job_dir, reducers) for r in range(reducers)]
                 results = self._run_tasks(reduces, report)
                 self.outputs[job.stage] = [os.path.join(r.output, f"part-r-{r.index:05d}.arrow")
@@ -306,6 +318,48 @@ class MRRunner:
         for dep in job.depends_on:
             if all(dep not in j.depends_on for j in self.plan.jobs[n:]):
                 remove_tree(os.path.join(self.dir, dep))
+
+    # conditional map join ----------------------------------------------------------------------------
+    def _map_join_choice(self, job: MRJob, splits: list[Split]) -> MapJoinOption | None:
+        """The join input to run first as a possible map join's small side: the one whose map output
+        is expected smallest, if that guess is within `hive.mapjoin.smalltable.filesize`."""
+        if job.shuffle is None or not job.map_join_options:
+            return None
+        limit = _int(self.settings, "hive.mapjoin.smalltable.filesize", 25_000_000)
+        size: dict[int, int] = {}
+        for s in splits:
+            size[s.tag] = size.get(s.tag, 0) + s.size
+        best = min(job.map_join_options, key=lambda o: size.get(o.small_tag, 0) * o.estimate_factor)
+        return best if size.get(best.small_tag, 0) * best.estimate_factor <= limit else None
+
+    def _try_map_join(self, job: MRJob, choice: MapJoinOption, maps: list[TaskSpec],
+                      report: JobReport) -> list[TaskSpec]:
+        """Run the small side's map tasks first; the map tasks still to run are returned.
+
+        If the small side's map output is within the limit, the other side's map tasks become map
+        joins against it: their output is the job's, and the job has no reduce phase
+        (`report.reduces` is 0). Otherwise the small side's map output stays the common join's
+        shuffle input and the other side's map tasks are returned unchanged.
+        """
+        first = [m for m in maps if m.split is not None and m.split.tag == choice.small_tag]
+        rest = [m for m in maps if m.index not in {f.index for f in first}]
+        results = self._run_tasks(first, report)
+        limit = _int(self.settings, "hive.mapjoin.smalltable.filesize", 25_000_000)
+        small = sum(r.counters.get("MAP_OUTPUT_BYTES", 0) for r in results)
+        if small > limit:
+            return rest
+        alias = next((i.alias for i in job.inputs if i.tag == choice.small_tag), str(choice.small_tag))
+        if choice.mode == "filter":
+            report.notes.append(f"{job.stage} filters by join keys at run time: the map output of {alias} ({small} "
+                                f"bytes) is within hive.mapjoin.smalltable.filesize ({limit}); the other side's map "
+                                "tasks keep only rows with its keys")
+            return [replace(m, map_join_small=choice.small_tag, map_join_mode="filter") for m in rest]
+        report.reduces = 0
+        report.notes.append(f"{job.stage} runs as a map join: the map output of {alias} ({small} bytes) is within "
+                            f"hive.mapjoin.smalltable.filesize ({limit}); the other side's map tasks join it")
+        joined = self._run_tasks([replace(m, map_join_small=choice.small_tag) for m in rest], report)
+        self.outputs[job.stage] = [os.path.join(r.output, "part-00000.arrow") for r in joined]
+        return []
 
     def _sample(self, job: MRJob, splits: list[Split], job_dir: str, reducers: int, report: JobReport) -> bytes:
         import duckdb
@@ -349,8 +403,9 @@ class MRRunner:
                 spec = TaskSpec(**{**spec.__dict__, "settings": {**spec.settings, "__kill__": "1"}})
             pending[self.submit(spec)] = spec
 
+        threads = self.task_threads(len(specs))
         for s in specs:
-            launch(s)
+            launch(replace(s, threads=threads))
         try:
             while pending:
                 if self._cancel.is_set():

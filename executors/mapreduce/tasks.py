@@ -41,7 +41,7 @@ def setting_int(settings: dict[str, str], key: str, default: int) -> int:
 
 
 # -- worker side --------------------------------------------------------------------------------------
-_EXECUTORS: dict[tuple[str, int], object] = {}
+_EXECUTORS: dict[str, object] = {}  # time zone -> the worker's DuckDB
 _WORKER_TMP: list[str] = []  # this process's private scratch directory, made on first use
 
 
@@ -84,30 +84,31 @@ def _remove_orphans(base: str) -> None:
 
 def warm_up() -> None:
     """Run once in each new worker: imports and the usual DuckDB database, off the first query's clock."""
-    _executor("UTC", 1)
+    _executor("UTC")
 
 
-def _executor(time_zone: str, threads: int):
+def _executor(time_zone: str):
     from executors.arrow import ArrowExecutor
 
-    key = (time_zone, threads)
-    ex = _EXECUTORS.get(key)
+    ex = _EXECUTORS.get(time_zone)
     if ex is None:
-        ex = _EXECUTORS[key] = ArrowExecutor(time_zone, threads)
+        ex = _EXECUTORS[time_zone] = ArrowExecutor(time_zone, 1)
         spill = os.path.join(worker_tmp(), f"duckdb-spill-{len(_EXECUTORS)}")
         ex.db.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")  # type: ignore[attr-defined]
     return ex
 
 
 def _cursor(spec: TaskSpec):
-    """The worker's DuckDB (one per time zone and thread count) with the task's memory limit.
+    """The worker's DuckDB (one per time zone) with the task's memory limit and threads.
 
     `mapreduce.map.memory.mb` / `mapreduce.reduce.memory.mb` bound DuckDB's memory; beyond it
-    DuckDB spills to a directory in the worker's private temp dir (`worker_tmp`).
+    DuckDB spills to a directory in the worker's private temp dir (`worker_tmp`). A worker runs
+    one attempt at a time, so these database-wide settings are the attempt's.
     """
-    ex = _executor(spec.settings.get("hive.local.time.zone") or "UTC", spec.threads)
+    ex = _executor(spec.settings.get("hive.local.time.zone") or "UTC")
     mb = setting_int(spec.settings, f"mapreduce.{'reduce' if spec.kind == 'reduce' else 'map'}.memory.mb", 1024)
     ex.db.execute(f"SET memory_limit = '{max(16, mb)}MB'")  # type: ignore[attr-defined]
+    ex.db.execute(f"SET threads = {spec.threads}" if spec.threads > 0 else "RESET threads")  # type: ignore[attr-defined]
     cur = ex.db.cursor()  # type: ignore[attr-defined]
     ex._configure(cur)  # type: ignore[attr-defined]
     return ex, cur
@@ -232,10 +233,15 @@ def _run_map(spec: TaskSpec, attempt_dir: str) -> TaskResult:
     try:
         counters["MAP_INPUT_RECORDS"] = _open_input(spec, cur, ex, attempt_dir)
         counters["MAP_INPUT_BYTES"] = split.size
-        reader = cur.sql(inp.map_sql).to_arrow_reader(65536)
+        map_join = spec.map_join_small is not None and spec.map_join_mode == "join"
+        if spec.map_join_small is not None:
+            _open_small_side(spec, cur, inp)
+            reader = cur.sql(job.reduce_sql if map_join else _key_filtered(spec, inp)).to_arrow_reader(65536)
+        else:
+            reader = cur.sql(inp.map_sql).to_arrow_reader(65536)
         out_dir = os.path.join(attempt_dir, "out")
         os.makedirs(out_dir)
-        if job.shuffle is None:
+        if job.shuffle is None or map_join:
             rows, size = _write_stream(spec, reader, reader.schema, os.path.join(out_dir, "part-00000.arrow"))
             counters["MAP_OUTPUT_RECORDS"] = rows
             counters["OUTPUT_BYTES"] = size
@@ -253,6 +259,30 @@ def _run_map(spec: TaskSpec, attempt_dir: str) -> TaskResult:
     finally:
         cur.close()
     return TaskResult("map", spec.index, spec.attempt, counters, final_dir)
+
+
+def _open_small_side(spec: TaskSpec, cur, inp) -> None:
+    """A join's map task run as a map join: its map output (`__input<tag>`) joins the whole map output
+    of the small input (`__input<small tag>`, every partition) by the job's reduce SQL."""
+    import pyarrow.dataset as ds
+
+    small = spec.map_join_small
+    base = os.path.join(spec.job_dir, f"map-{small}-*")
+    schema = _read_schema(sorted(glob.glob(os.path.join(base, "schema.arrow")))[0])
+    files = sorted(glob.glob(os.path.join(base, "part-*.arrow")))
+    # the dataset's schema leaves out the runs' sort key column
+    cur.register(f"__input{small}", ds.dataset(files, format="ipc", schema=schema) if files else schema.empty_table())
+    cur.execute(f'CREATE TEMP VIEW "__input{inp.tag}" AS {inp.map_sql}')
+
+
+def _key_filtered(spec: TaskSpec, inp) -> str:
+    """The map SQL keeping only rows whose join keys the small side's map output has (a runtime filter:
+    rows without a partner there could match nothing in the reducers)."""
+    keys = spec.job.shuffle.partition_columns  # type: ignore[union-attr]
+    on = " AND ".join(f'"__m"."{k}" = "__s"."{k}"' for k in keys)
+    cols = ", ".join(f'"{k}"' for k in keys)
+    return (f'SELECT "__m".* FROM "__input{inp.tag}" AS "__m" SEMI JOIN '
+            f'(SELECT DISTINCT {cols} FROM "__input{spec.map_join_small}") AS "__s" ON {on}')
 
 
 def _write_schema(path: str, schema: pa.Schema) -> None:

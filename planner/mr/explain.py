@@ -38,6 +38,17 @@ def _job_lines(job: "MRJob", extended: bool) -> list[str]:
         lines += _tree(job.reduce_operators, "          ")
         if extended:
             lines.append(f"          reduce SQL: {job.reduce_sql}")
+    if job.map_join_options:
+        aliases = {m.tag: m.alias for m in job.inputs}
+        lines.append("    Conditional Operator (decided when the small side's map tasks end)")
+        for o in job.map_join_options:
+            small = aliases.get(o.small_tag, o.small_tag)
+            if o.mode == "filter":
+                lines.append(f"      runtime key filter if the map output of {small} is within "
+                             "hive.mapjoin.smalltable.filesize: the other side's map tasks keep only its join keys")
+            else:
+                lines.append(f"      map join if the map output of {small} is within hive.mapjoin.smalltable.filesize: "
+                             "the other side's map tasks join it, no reduce phase")
     return lines
 
 

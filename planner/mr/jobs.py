@@ -64,6 +64,27 @@ class Shuffle:
 
 
 @dataclass
+class MapJoinOption:
+    """A reduce-side join that may run as a map join, decided while the job runs (Hive's conditional
+    task: the common join, or a map join whose small side is loaded whole by the other side's tasks).
+
+    The runner runs the map tasks of input `small_tag` first when their output looks small
+    (`estimate_factor` x that input's bytes within `hive.mapjoin.smalltable.filesize`); if their
+    actual map output is within the limit, each map task of the other input joins its split to
+    all of it with the job's `reduce_sql` and the job has no reduce phase. Else the job goes on as
+    the common join: nothing already run is wasted. Only a side the join does not preserve (the
+    inner side of an outer, semi or anti join) can be loaded whole; when the small side is the
+    preserved one (`mode` "filter"), the other side's map tasks keep only rows whose join keys it
+    has, so far fewer rows reach the shuffle (Impala's runtime filters, Hive's semi-join reduction).
+    """
+
+    small_tag: int
+    estimate_factor: float = 1.0  # expected map output bytes per input byte (filters and map joins shrink it)
+    mode: str = "join"  # "join": a map join | "filter": the small side is preserved by the join, so the
+    # other side's map tasks only drop the rows whose keys it lacks (a runtime semi-join reduction)
+
+
+@dataclass
 class MRJob:
     stage: str  # "Stage-1"
     inputs: list[MapInput]
@@ -74,6 +95,7 @@ class MRJob:
     num_reducers: int = -1  # -1: chosen from input size at submission
     final: bool = False  # output is the query result (else intermediate files for a later job)
     depends_on: list[str] = field(default_factory=list)
+    map_join_options: list[MapJoinOption] = field(default_factory=list)  # a reduce-side join only
 
     @property
     def map_only(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from planner.mr.jobs import Broadcast, MapInput, MRJob, Shuffle, SortKey
+from planner.mr.jobs import Broadcast, MapInput, MapJoinOption, MRJob, Shuffle, SortKey
 from planner.mr.sources import IN, Src, q, rs_ops, short, sql, stage_ops
 
 NONDETERMINISTIC = (exp.Rand,)
@@ -22,6 +22,61 @@ def tables_of(e: exp.Expression) -> set[str]:
 def plain(e: exp.Expression) -> bool:
     """No subquery, aggregate, window or random: can move between fragments."""
     return e.find(exp.Query, exp.Subquery, exp.AggFunc, exp.Window, *NONDETERMINISTIC) is None
+
+
+def small_side_options(kind: str, side: str) -> list[tuple[int, str]]:
+    """(tag, mode) of each side of a two-input join that may turn out small: a side the join does not
+    preserve may be loaded whole (a map join); a preserved side may filter the other side's keys."""
+    if kind in ("SEMI", "ANTI") or side == "LEFT":
+        return [(1, "join"), (0, "filter")]
+    if side == "RIGHT":
+        return [(0, "join"), (1, "filter")]
+    return [] if side == "FULL" else [(0, "join"), (1, "join")]
+
+
+def shrink_factor(src: Src) -> float:
+    """A guess, without statistics, of map output bytes per input byte: the share of the table's
+    columns read, halved by each filter conjunct and each map join (Hive's planner guesses filter
+    selectivity the same way when it has no column statistics)."""
+    joins = sum(1 for b in src.broadcasts if b.purpose == "map join")
+    share = 1.0
+    if src.scan is not None and src.scan.sources and src.scan.sources[0].table_columns:
+        source = src.scan.sources[0]
+        share = min(1.0, max(1, len(source.columns)) / len(source.table_columns))
+    return share * src.shrink * 0.5 ** (len(src.where) + joins)
+
+
+def push_one_side_conditions(acc: Src, item: Src, kind: str, side: str,
+                             rest: list[exp.Expression]) -> tuple[Src, Src, list[exp.Expression]]:
+    """ON conditions over one side become that side's map-side filter where the join allows it.
+
+    A row of a side the join does not preserve that fails such a condition can match nothing, so
+    it need not be shuffled: `customer LEFT JOIN orders ON c_custkey = o_custkey AND o_comment NOT
+    LIKE ...` filters orders in its map tasks instead of shuffling every o_comment to the reducers.
+    The preserved side keeps its rows (they come out with NULLs); for a semi join the left side's
+    condition is a filter too, for an anti join it is not (a failing row is output).
+    """
+    la, ra = set(acc.aliases), set(item.aliases)
+    left_ok = side in ("", "RIGHT") and kind != "ANTI"
+    right_ok = side in ("", "LEFT")
+    keep: list[exp.Expression] = []
+    to_left: list[str] = []
+    to_right: list[str] = []
+    for c in rest:
+        t = tables_of(c)
+        if t and plain(c) and left_ok and t <= la:
+            to_left.append(sql(c))
+        elif t and plain(c) and right_ok and t <= ra:
+            to_right.append(sql(c))
+        else:
+            keep.append(c)
+    if to_left:
+        acc = acc.copy()
+        acc.where += to_left
+    if to_right:
+        item = item.copy()
+        item.where += to_right
+    return acc, item, keep
 
 
 def join_keyword(kind: str, side: str) -> str:
@@ -69,6 +124,11 @@ class JoinMixin:
     def join(self, acc: Src, item: Src, kind: str, side: str, conds: list[exp.Expression],
              extra: list[Broadcast]) -> Src:
         keys, rest = self.split_keys(acc, item, conds)
+        acc, item, kept = push_one_side_conditions(acc, item, kind, side, rest)
+        # keys and pushed conditions are evaluated by the inputs' map work, on their own rows
+        for e in [e for pair in keys for e in pair] + [c for c in rest if all(c is not k for k in kept)]:
+            self.consume(e)  # type: ignore[attr-defined]
+        rest = kept
         on = [f"{sql(a)} = {sql(b)}" for a, b in keys] + [sql(c) for c in rest]
         on_sql = " AND ".join(f"({c})" for c in on) if on else "TRUE"
         kind_label = (f"{side.title()} Outer Join" if side else
@@ -124,10 +184,14 @@ class JoinMixin:
         reduce_sql = (f"SELECT {', '.join(cols) or 'TRUE AS __none'} FROM \"__input0\" AS \"__l\" "
                       f"{join_keyword(kind, side)} \"__input1\" AS \"__r\" ON {' AND '.join(cond) or 'TRUE'}")
         name = self.new_name("__j")  # type: ignore[attr-defined]
+        auto = (self.setting("hive.auto.convert.join") or "true").lower() == "true"  # type: ignore[attr-defined]
+        options = [MapJoinOption(t, shrink_factor((acc, item)[t]), mode)
+                   for t, mode in small_side_options(kind, side) if keys or mode == "join"] if auto else []
         job = self.add_job(MRJob(  # type: ignore[attr-defined]
             stage="", inputs=inputs, shuffle=shuffle, reduce_sql=reduce_sql,
             broadcasts=acc.broadcasts + item.broadcasts + extra, depends_on=acc.deps + item.deps,
             num_reducers=1 if not keys else self.reducers(),  # type: ignore[attr-defined]
+            map_join_options=options,
             reduce_operators=["Join Operator", "  condition map:", f"       {kind_label} 0 to 1", *key_lines]
             + ([f"  residual: {short(' AND '.join(sql(c) for c in rest))}"] if rest else [])))
         return Src(f"{IN} AS {q(name)}", aliases, stage=job.stage, deps=[job.stage], label=name,

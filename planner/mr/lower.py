@@ -49,7 +49,7 @@ SETTINGS_SNAPSHOT = (
     "hive.exec.reducers.max", "hiveish.mapreduce.fail.attempts", "hiveish.mapreduce.inprocess",
     "hiveish.mapreduce.workers", "hiveish.mapreduce.local.dir", "hiveish.mapreduce.sample.rows",
     "hiveish.mapreduce.sample.splits", "hiveish.mapreduce.kill.attempts", "hiveish.mapreduce.task.delay.ms",
-    "mapreduce.map.memory.mb",
+    "mapreduce.map.memory.mb", "hive.mapjoin.smalltable.filesize",
     "mapreduce.reduce.memory.mb", "hiveish.mapreduce.cancel.grace.ms", "hiveish.mapreduce.runner",
     "hiveish.dask.scheduler", "hiveish.dask.timeout")
 
@@ -151,6 +151,11 @@ class _Lowering(JoinMixin):
         self.cte_uses: dict[str, int] = {}  # CTE name -> how many FROM items read it
         self.cte_rels: dict[int, Rel] = {}  # CTEs read more than once: lowered once, a stage every reader reads
         self.applied: dict[int, set[str]] = {}  # id(SELECT) -> WHERE conjuncts its FROM clause already applies
+        # id() of conditions and join keys a join input's map work evaluates on its own rows: columns only
+        # they read are not carried past that map work (`needed`)
+        self.consumed: set[int] = set()
+        self.origin: dict[int, exp.Expression] = {}  # id(copied node) -> the node it copies (see `copy_block`)
+        self.copies: list[exp.Expression] = []  # keeps copied trees alive, so their ids stay theirs
 
     # -- plumbing ---------------------------------------------------------------------------------
     def new_name(self, prefix: str) -> str:
@@ -191,8 +196,33 @@ class _Lowering(JoinMixin):
                 if node.table.lower() == alias:
                     if isinstance(node.this, exp.Star):
                         return list(cols)
-                    refs.add(node.name.lower())
+                    if not self.is_consumed(node):
+                        refs.add(node.name.lower())
         return [c for c in cols if c.lower() in refs]
+
+    def copy_block(self, sel: exp.Select) -> exp.Select:
+        """A copy of `sel` to rewrite, remembering which node each copied node stands for, so that a
+        condition the lowering consumes in the copy is known consumed in the query tree `needed` reads."""
+        out = sel.copy()
+        for a, b in zip(sel.walk(), out.walk()):
+            self.origin[id(b)] = a
+        self.copies.append(out)
+        return out
+
+    def consume(self, e: exp.Expression) -> None:
+        """`e` (a join key or a filter) is evaluated by a join input's map work on that input's rows."""
+        seen: exp.Expression | None = e
+        while seen is not None and id(seen) not in self.consumed:
+            self.consumed.add(id(seen))
+            seen = self.origin.get(id(seen))
+
+    def is_consumed(self, node: exp.Expression) -> bool:
+        p: exp.Expression | None = node
+        while p is not None:
+            if id(p) in self.consumed:
+                return True
+            p = p.parent
+        return False
 
     def pack(self, src: Src) -> tuple[list[str], dict[str, list[str]]]:
         items, aliases = [], {}
@@ -516,6 +546,7 @@ class _Lowering(JoinMixin):
                     if plain(c) and tables_of(c) and tables_of(c) <= set(it.aliases):
                         it.where.append(sql(c))
                         applied.add(sql(c))
+                        self.consume(c)
         acc = items[0]
         assert acc is not None
         for j, it, (kind, side) in zip(joins, items[1:], kinds):
@@ -552,6 +583,7 @@ class _Lowering(JoinMixin):
                     s.where.append(sql(c))
                     s.broadcasts += [by_name[r] for r in refs]
                     applied.add(sql(c))
+                    self.consume(c)
 
         def size(s: Src) -> int:
             return s.size if s.size is not None else self.small_limit + 1
@@ -680,7 +712,7 @@ class _Lowering(JoinMixin):
 
     # -- one SELECT block --------------------------------------------------------------------------------
     def block(self, sel: exp.Select, top: bool):
-        sel = sel.copy()
+        sel = self.copy_block(sel)
         if sel.args.get("windows"):
             raise Unsupported("WINDOW clause not lowered")
         distinct = sel.args.get("distinct")
@@ -746,6 +778,7 @@ class _Lowering(JoinMixin):
             text = f"SELECT {items} FROM {src.from_sql}{src.where_sql(where)}{grouped}{lim}"
             out = src.copy()
             out.where = []
+            out.shrink = src.shrink * 0.5 ** (len(src.where) + len(where))
             if where or src.where:
                 out.ops = out.ops + ["Filter Operator", f"  predicate: {short(conj(src.where + where))}"]
             if per_split:  # Hive's map-side Group By (mode: hash) with no reduce-side merge: the consumer needs none

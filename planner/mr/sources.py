@@ -50,6 +50,7 @@ class Src:
     ops: list[str] = field(default_factory=list)  # map operator lines so far (EXPLAIN)
     size: int | None = None  # bytes of the scanned files, when known
     label: str = ""
+    shrink: float = 1.0  # guessed rows out per row in from filters already applied in `from_sql`
 
     def where_sql(self, extra: list[str] | None = None) -> str:
         w = self.where + (extra or [])
