@@ -292,7 +292,7 @@ class MRRunner:
                 boundaries = self._sample(job, splits, job_dir, reducers, report)
             maps = [self._spec(job, "map", i, job_dir, reducers, s, boundaries) for i, s in enumerate(splits)]
             choice = self._map_join_choice(job, splits)
-            if choice is not None:
+            if choice is not None:  # a map join leaves no map task to run and no reducer
                 maps = self._try_map_join(job, choice, maps, report)
             if job.shuffle is None:
                 results = self._run_tasks(maps, report)
@@ -325,12 +325,14 @@ class MRRunner:
         is expected smallest, if that guess is within `hive.mapjoin.smalltable.filesize`."""
         if job.shuffle is None or not job.map_join_options:
             return None
-        limit = _int(self.settings, "hive.mapjoin.smalltable.filesize", 25_000_000)
         size: dict[int, int] = {}
         for s in splits:
             size[s.tag] = size.get(s.tag, 0) + s.size
         best = min(job.map_join_options, key=lambda o: size.get(o.small_tag, 0) * o.estimate_factor)
-        return best if size.get(best.small_tag, 0) * best.estimate_factor <= limit else None
+        return best if size.get(best.small_tag, 0) * best.estimate_factor <= self._small_limit() else None
+
+    def _small_limit(self) -> int:
+        return _int(self.settings, "hive.mapjoin.smalltable.filesize", 25_000_000)
 
     def _try_map_join(self, job: MRJob, choice: MapJoinOption, maps: list[TaskSpec],
                       report: JobReport) -> list[TaskSpec]:
@@ -342,9 +344,10 @@ class MRRunner:
         shuffle input and the other side's map tasks are returned unchanged.
         """
         first = [m for m in maps if m.split is not None and m.split.tag == choice.small_tag]
-        rest = [m for m in maps if m.index not in {f.index for f in first}]
+        first_ids = {m.index for m in first}
+        rest = [m for m in maps if m.index not in first_ids]
         results = self._run_tasks(first, report)
-        limit = _int(self.settings, "hive.mapjoin.smalltable.filesize", 25_000_000)
+        limit = self._small_limit()
         small = sum(r.counters.get("MAP_OUTPUT_BYTES", 0) for r in results)
         if small > limit:
             return rest

@@ -267,9 +267,7 @@ def _open_small_side(spec: TaskSpec, cur, inp) -> None:
     import pyarrow.dataset as ds
 
     small = spec.map_join_small
-    base = os.path.join(spec.job_dir, f"map-{small}-*")
-    schema = _read_schema(sorted(glob.glob(os.path.join(base, "schema.arrow")))[0])
-    files = sorted(glob.glob(os.path.join(base, "part-*.arrow")))
+    files, schema = _map_outputs(spec.job_dir, small, "part-*.arrow")
     # the dataset's schema leaves out the runs' sort key column
     cur.register(f"__input{small}", ds.dataset(files, format="ipc", schema=schema) if files else schema.empty_table())
     cur.execute(f'CREATE TEMP VIEW "__input{inp.tag}" AS {inp.map_sql}')
@@ -283,6 +281,13 @@ def _key_filtered(spec: TaskSpec, inp) -> str:
     cols = ", ".join(f'"{k}"' for k in keys)
     return (f'SELECT "__m".* FROM "__input{inp.tag}" AS "__m" SEMI JOIN '
             f'(SELECT DISTINCT {cols} FROM "__input{spec.map_join_small}") AS "__s" ON {on}')
+
+
+def _map_outputs(job_dir: str, tag: int, part: str) -> tuple[list[str], pa.Schema]:
+    """The committed map outputs of input `tag` whose file name matches `part`, and their schema."""
+    base = os.path.join(job_dir, f"map-{tag}-*")
+    schema = _read_schema(sorted(glob.glob(os.path.join(base, "schema.arrow")))[0])
+    return sorted(glob.glob(os.path.join(base, part))), schema
 
 
 def _write_schema(path: str, schema: pa.Schema) -> None:
@@ -471,9 +476,7 @@ def _run_reduce(spec: TaskSpec, attempt_dir: str) -> TaskResult:
     try:
         for inp in job.inputs:
             name = "__input" if len(job.inputs) == 1 else f"__input{inp.tag}"
-            schemas = sorted(glob.glob(os.path.join(spec.job_dir, f"map-{inp.tag}-*", "schema.arrow")))
-            schema = _read_schema(schemas[0])
-            files = sorted(glob.glob(os.path.join(spec.job_dir, f"map-{inp.tag}-*", f"part-{r:05d}.arrow")))
+            files, schema = _map_outputs(spec.job_dir, inp.tag, f"part-{r:05d}.arrow")
             counters["REDUCE_SHUFFLE_BYTES"] += sum(os.path.getsize(f) for f in files)
             counters["REDUCE_INPUT_RECORDS"] += sum(_ipc_rows(f) for f in files)
             # the dataset's schema leaves out the segments' sort key column
