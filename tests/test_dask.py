@@ -237,12 +237,14 @@ def test_a_worker_killed_mid_job_costs_only_its_tasks(session: Session, cluster:
     # each attempt first waits 0.3 s: the victim is surely inside one when it dies
     s.execute("SET hiveish.mapreduce.task.delay.ms=300")
     thread, box = _run_in_thread(lambda: sorted(rows(s, AGG)))
-    victim = _wait_for_processing(cluster, box)
+    _wait_for_processing(cluster, box)
     # let a few maps finish first, so there is committed work the death must not cost
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not (s.mapreduce_last and s.mapreduce_last.reports
                                                 and s.mapreduce_last.reports[0].task_counters):
         time.sleep(0.05)
+    # chosen now, not before the wait: a worker between two attempts holds none to lose
+    victim = _wait_for_processing(cluster, box)
     pid = cluster.worker_pids()[victim]
     os.kill(pid, signal.SIGKILL)
     thread.join(180)
