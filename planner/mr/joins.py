@@ -47,8 +47,9 @@ def shrink_factor(src: Src) -> float:
 
 
 def push_one_side_conditions(acc: Src, item: Src, kind: str, side: str,
-                             rest: list[exp.Expression]) -> tuple[Src, Src, list[exp.Expression]]:
-    """ON conditions over one side become that side's map-side filter where the join allows it.
+                             rest: list[exp.Expression]) -> tuple[Src, Src, list[exp.Expression], list[exp.Expression]]:
+    """ON conditions over one side become that side's map-side filter where the join allows it:
+    (acc, item, conditions kept for the reducer, conditions pushed).
 
     A row of a side the join does not preserve that fails such a condition can match nothing, so
     it need not be shuffled: `customer LEFT JOIN orders ON c_custkey = o_custkey AND o_comment NOT
@@ -60,6 +61,7 @@ def push_one_side_conditions(acc: Src, item: Src, kind: str, side: str,
     left_ok = side in ("", "RIGHT") and kind != "ANTI"
     right_ok = side in ("", "LEFT")
     keep: list[exp.Expression] = []
+    pushed: list[exp.Expression] = []
     to_left: list[str] = []
     to_right: list[str] = []
     for c in rest:
@@ -70,13 +72,15 @@ def push_one_side_conditions(acc: Src, item: Src, kind: str, side: str,
             to_right.append(sql(c))
         else:
             keep.append(c)
+            continue
+        pushed.append(c)
     if to_left:
         acc = acc.copy()
         acc.where += to_left
     if to_right:
         item = item.copy()
         item.where += to_right
-    return acc, item, keep
+    return acc, item, keep, pushed
 
 
 def join_keyword(kind: str, side: str) -> str:
@@ -104,14 +108,17 @@ class JoinMixin:
             rest.append(c)
         return keys, rest
 
+    def auto_convert(self) -> bool:
+        """`hive.auto.convert.join`: map joins by size, at planning and at run time."""
+        return (self.setting("hive.auto.convert.join") or "true").lower() == "true"  # type: ignore[attr-defined]
+
     def broadcastable(self, src: Src) -> bool:
         if src.scan is None or src.stage is not None or len(src.aliases) != 1:
             return False
         alias = next(iter(src.aliases))
         if alias in self.hints:  # type: ignore[attr-defined]
             return True
-        auto = (self.setting("hive.auto.convert.join") or "true").lower() == "true"  # type: ignore[attr-defined]
-        return auto and src.size is not None and src.size <= self.small_limit  # type: ignore[attr-defined]
+        return self.auto_convert() and src.size is not None and src.size <= self.small_limit  # type: ignore[attr-defined]
 
     def broadcast_text(self, src: Src) -> tuple[str, Broadcast]:
         alias = next(iter(src.aliases))
@@ -124,11 +131,10 @@ class JoinMixin:
     def join(self, acc: Src, item: Src, kind: str, side: str, conds: list[exp.Expression],
              extra: list[Broadcast]) -> Src:
         keys, rest = self.split_keys(acc, item, conds)
-        acc, item, kept = push_one_side_conditions(acc, item, kind, side, rest)
+        acc, item, rest, pushed = push_one_side_conditions(acc, item, kind, side, rest)
         # keys and pushed conditions are evaluated by the inputs' map work, on their own rows
-        for e in [e for pair in keys for e in pair] + [c for c in rest if all(c is not k for k in kept)]:
+        for e in [e for pair in keys for e in pair] + pushed:
             self.consume(e)  # type: ignore[attr-defined]
-        rest = kept
         on = [f"{sql(a)} = {sql(b)}" for a, b in keys] + [sql(c) for c in rest]
         on_sql = " AND ".join(f"({c})" for c in on) if on else "TRUE"
         kind_label = (f"{side.title()} Outer Join" if side else
@@ -184,9 +190,8 @@ class JoinMixin:
         reduce_sql = (f"SELECT {', '.join(cols) or 'TRUE AS __none'} FROM \"__input0\" AS \"__l\" "
                       f"{join_keyword(kind, side)} \"__input1\" AS \"__r\" ON {' AND '.join(cond) or 'TRUE'}")
         name = self.new_name("__j")  # type: ignore[attr-defined]
-        auto = (self.setting("hive.auto.convert.join") or "true").lower() == "true"  # type: ignore[attr-defined]
         options = [MapJoinOption(t, shrink_factor((acc, item)[t]), mode)
-                   for t, mode in small_side_options(kind, side) if keys or mode == "join"] if auto else []
+                   for t, mode in small_side_options(kind, side) if keys or mode == "join"] if self.auto_convert() else []
         job = self.add_job(MRJob(  # type: ignore[attr-defined]
             stage="", inputs=inputs, shuffle=shuffle, reduce_sql=reduce_sql,
             broadcasts=acc.broadcasts + item.broadcasts + extra, depends_on=acc.deps + item.deps,
