@@ -105,6 +105,7 @@ def describe_job(s: "Session", job_id: str) -> "Result":
             lines.append(f"  {task}: " + ", ".join(f"{k}={tc[k]}" for k in order))
     lines.append(f"Failed attempts: {len(r.failures)}")
     lines += [f"  {f}" for f in r.failures]
+    lines += r.notes  # decisions taken while running (a join run as a map join, ...)
     return Result.rows(["job"], [(line,) for line in lines])
 
 

@@ -83,6 +83,8 @@ def test_filtered_side_found_small_turns_the_common_join_into_a_map_join(session
     job = join_report(session)
     assert job.reduces == 0 and "REDUCE_INPUT_RECORDS" not in job.counters
     assert any("runs as a map join" in n and "of d " in n for n in job.notes), job.notes
+    described = [r[0] for r in rows(session, f"DESCRIBE JOB {job.job_id}")]
+    assert any("runs as a map join" in line for line in described), described
     # every facts split ran as a map join: the facts rows were read but none shuffled
     assert job.counters["MAP_INPUT_RECORDS"] == FACTS + DIMS
     assert job.maps >= 3
