@@ -524,7 +524,7 @@ def conformance_setup(hdfs: MiniHdfs, tmp_path_factory: pytest.TempPathFactory) 
 def _known_failures() -> set[str]:
     from tests.test_conformance import known_failures
 
-    return set(known_failures())
+    return set(known_failures("arrow"))
 
 
 @pytest.mark.parametrize("case", CONFORMANCE_CASES)
