@@ -145,15 +145,18 @@ _IDEMPOTENT = {"GETFILESTATUS", "LISTSTATUS", "GETCONTENTSUMMARY", "GETFILEBLOCK
 class _Transient(Exception):
     """A failure worth retrying; `host` is the endpoint that failed, if known.
 
-    `in_doubt`: the server may have received the request and may still apply it (no answer
-    arrived), as opposed to a refused connection or an error answer, after which it never will.
+    `in_doubt`: the request may have been applied (in part): no answer arrived, or a DataNode
+    answered a write with an error; not so after a refused connection or a NameNode's error.
+    `answered`: the server answered, so it will not apply the request later.
     """
 
-    def __init__(self, message: str, host: str = "", unreachable: bool = False, in_doubt: bool = False) -> None:
+    def __init__(self, message: str, host: str = "", unreachable: bool = False, in_doubt: bool = False,
+                 answered: bool = False) -> None:
         super().__init__(message)
         self.host = host
         self.unreachable = unreachable
         self.in_doubt = in_doubt
+        self.answered = answered
 
 
 def _never_sent(e: BaseException) -> bool:
@@ -519,7 +522,11 @@ class WebHdfsFileSystem(FileSystem):
             raise _Transient(f"upload interrupted: {e}", _host_of(location),
                              unreachable=isinstance(e, requests.ConnectionError),
                              in_doubt=not _never_sent(e)) from e
-        self._check(op, path, put)
+        try:
+            self._check(op, path, put)
+        except _Transient as e:  # an error answer: nothing will land later, but some bytes may have
+            e.in_doubt = e.answered = True
+            raise
 
     def _holds(self, path: str, offset: int, data: bytes) -> bool:
         """Whether the file ends, at `offset`, with exactly `data` (a write in doubt that was applied)."""
@@ -574,14 +581,21 @@ class WebHdfsFileSystem(FileSystem):
         self._retry("CREATE", path, attempt, settle)
 
     def _append(self, path: str, data: bytes, offset: int) -> None:
-        """APPEND `data` to a file `offset` bytes long, exactly once: in doubt it is never re-sent."""
+        """APPEND `data` to a file `offset` bytes long, exactly once.
+
+        Re-sent only after an error answer that left the file as it was; an APPEND without an
+        answer that has not shown up may still land, so it is never re-sent.
+        """
         hp = self._hpath(path)
 
         def settle(e: _Transient) -> tuple[bool, None]:
             if self._holds(path, offset, data):
                 return True, None
             try:
-                size = f"holds {self.status(path).size} bytes"
+                st = self.status(path)
+                size = f"holds {st.size} bytes"
+                if e.answered and st.size == offset:
+                    return False, None  # refused, nothing written, nothing to come: re-sending is safe
             except FileNotFoundError:
                 size = "is gone"
             raise self._doubt_error("APPEND", path, e,
