@@ -196,18 +196,19 @@ class Journal:
         fs = self.fs_for(directory)
         try:
             children = [c for c in fs.list(directory)
-                        if c.is_dir and c.path.rstrip("/").rsplit("/", 1)[-1].startswith(STAGING_PREFIX)]
+                        if c.is_dir and c.path.rstrip("/").rsplit("/", 1)[-1].startswith(STAGING_PREFIX)
+                        and not (c.path.rstrip("/") in self.staging and c.path.rstrip("/") not in self.leftovers)]
         except (FileNotFoundError, NotADirectoryError):
             return []
         if not children:
-            return []
+            return []  # the usual case: only this statement's own
         owners = self._registered_owners()
         named = self.journaled_paths()
         removed = []
         now = time.time()
         for c in children:
             path = c.path.rstrip("/")
-            if path in self.staging and path not in self.leftovers or _names(named, path):
+            if _names(named, path):
                 continue
             owner = owners.get(path)
             if owner is not None and owner != self.session_id:
