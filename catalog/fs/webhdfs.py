@@ -13,8 +13,9 @@ without its answer reaching us (a read timeout, a connection dropped after the
 request went out) is *in doubt*: it may still be applied, late.  Reads and
 other idempotent calls are simply retried; a write in doubt is first settled
 against the file's state (GETFILESTATUS, then the bytes): CREATE is always sent
-with ``overwrite=false`` (a replaced file is deleted first), so a late CREATE can
-never clobber a retried one, and an APPEND is only taken as done when the file
+with ``overwrite=false`` and ``createparent=false`` (a replaced file is deleted
+first, missing parents made first), so a late CREATE can never clobber a
+retried one nor bring back a removed directory, and an APPEND is only taken as done when the file
 grew by exactly its bytes, and never re-sent otherwise.  Anything else fails
 with an error naming the path, so the statement fails instead of committing
 doubled or missing data.  RENAME and DELETE are settled the same way.
@@ -170,7 +171,7 @@ def _never_sent(e: BaseException) -> bool:
         seen.add(id(x))
         if isinstance(x, (requests.ConnectTimeout, ConnectionRefusedError) + _CONNECT_ERRORS):
             return True
-        stack += [getattr(x, "reason", None), x.__cause__, x.__context__, *getattr(x, "args", ())]
+        stack += [getattr(x, "reason", None), x.__cause__, *getattr(x, "args", ())]
     return False
 
 
