@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -148,3 +151,50 @@ def test_another_process_running_statement_is_kept_until_it_dies(
         s.execute("INSERT INTO t VALUES (2)")  # its owner died: removed
         assert _staging(fs, loc) == []
         assert _rows(s) == [(1,), (2,)]
+
+
+def _free_port() -> int:
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def test_server_stopped_mid_statement_then_back(tmp_path) -> None:
+    """The real outage: the server process goes away while an INSERT writes; once it is back, the next
+    write into the table removes the staging directory the failed INSERT could not."""
+    root, ports = str(tmp_path / "root"), {"namenode_port": _free_port(), "datanode_port": _free_port()}
+    opts = {**FAST, "hiveish.hdfs.write_buffer": "4096"}
+    server = MiniHdfs(root, root_permission="777", **ports).start()
+    try:
+        with Session(warehouse=server.uri("/warehouse"), metastore=str(tmp_path / "ms.db"), settings=opts) as s:
+            s.execute("CREATE TABLE t (k INT, v STRING)")
+            s.execute("INSERT INTO t VALUES (1, 'a')")
+            loc = server.uri("/warehouse/t")
+            # the second APPEND of the next INSERT's file hangs; the server is stopped meanwhile
+            server.set_faults({"kind": "delay", "op": "APPEND", "seconds": 30, "skip": 1})
+            failure: list[BaseException] = []
+
+            def insert() -> None:
+                try:
+                    s.execute("INSERT INTO t SELECT id, repeat('x', 50) FROM range(2000) AS r(id)")
+                except BaseException as e:  # noqa: BLE001 - checked below
+                    failure.append(e)
+
+            worker = threading.Thread(target=insert)
+            worker.start()
+            deadline = time.monotonic() + 20
+            while not any(r["fired"] for r in server.faults()):
+                assert time.monotonic() < deadline, "the INSERT never reached its second APPEND"
+                time.sleep(0.05)
+            server.__exit__(None, None, None)  # the process stops
+            worker.join(60)
+            assert not worker.is_alive() and len(failure) == 1 and isinstance(failure[0], errors.Error)
+            assert "Cannot reach HDFS" in failure[0].hive_message(), failure[0].hive_message()
+            server = MiniHdfs(root, root_permission="777", **ports).start()
+            fs = filesystem_for(loc, FAST)
+            assert len(_staging(fs, loc)) == 1  # left behind: the cleanup could not reach HDFS either
+            s.execute("INSERT INTO t VALUES (2, 'b')")
+            assert _staging(fs, loc) == []
+            assert _rows(s) == [(1,), (2,)]
+    finally:
+        server.__exit__(None, None, None)
