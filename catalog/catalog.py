@@ -66,6 +66,19 @@ class Catalog:
             raise RuntimeError("file moves belong inside a metastore transaction")
         self.metastore.journal.move(src, dst)
 
+    def begin_staging(self, path: str) -> None:
+        """Register and create a statement's staging directory, then clear what failed or dead
+        statements left beside it (see catalog/journal.py; never a live statement's)."""
+        journal = self.metastore.journal
+        journal.register_staging(path)  # first: a later session removes it if this one dies
+        self.fs(path).mkdirs(path)
+        parent = path.rstrip("/").rsplit("/", 1)[0]
+        try:
+            journal.sweep_leftovers(parent)
+            journal.sweep_orphans(parent, float(self.fs_options.get("hiveish.staging.max_age") or 86400))
+        except (OSError, ValueError):
+            pass  # best effort: the statement's own writes report a failing store
+
     def delete_after_commit(self, path: str) -> None:
         """Delete a temporary path (staging, trash) once the open transaction ended."""
         self.metastore.journal.delete_after(path)

@@ -20,6 +20,13 @@ Staging directories written before the commit (the new files of an INSERT) are r
 session (`session-<id>.staging`); a session holds an flock on `session-<id>.lock` while it lives,
 so a later session start can tell a dead session's leftovers and delete them. They are hidden
 (`.hive-staging_*`), so queries never see them in between.
+
+A staging directory (or trash) a statement gave up but could not delete (its store unreachable) is
+a leftover: recorded in `leftover-staging.jsonl`, it is deleted by the next write into the same
+directory (any session) or the next session start. The next write also removes staging
+directories nobody owns any more (see `sweep_orphans`): a dead session's, or one registered
+nowhere (another metastore's, or brought back by a late write) once older than a maximum age.
+Never removed: a live session's registered staging, and anything a commit journal still names.
 """
 
 from __future__ import annotations
@@ -28,12 +35,17 @@ import contextlib
 import fcntl
 import json
 import os
+import time
 import uuid
+from collections.abc import Iterator
 from typing import Callable
 
 from catalog.fs.base import FileSystem
 
 FsFor = Callable[[str], FileSystem]
+
+STAGING_PREFIX = ".hive-staging_hiveish_"
+LEFTOVERS = "leftover-staging.jsonl"
 
 
 def journal_dir_for(metastore_path: str) -> str | None:
@@ -76,6 +88,8 @@ class Journal:
         self.after: list[str] = []  # temporary paths deleted once the transaction ended
         self.stranded: list[str] = []  # moves the last rollback could not undo
         self.commit_id: str | None = None
+        self.staging: set[str] = set()  # staging directories this session registered
+        self.leftovers: set[str] = set()  # given up but not deleted (kept on disk too, when there is a dir)
         self._file = None
         self._seq = 0
         self._lock_fd: int | None = None
@@ -105,8 +119,135 @@ class Journal:
         """Remember a staging directory so a later session deletes it if this one dies."""
         if self.dir is None:
             return
+        self.staging.add(path.rstrip("/"))
         with open(self._path("staging"), "a", encoding="utf-8") as f:
             f.write(json.dumps(path) + "\n")
+
+    def abandon(self, path: str) -> None:
+        """A statement gave up `path` (its staging directory, or trash): delete it, or leave it to the next
+        write into its directory or the next session start if the store cannot be reached now."""
+        if not _delete(self.fs_for, path):
+            self._remember_leftover(path)
+
+    def _remember_leftover(self, path: str) -> None:
+        path = path.rstrip("/")
+        self.leftovers.add(path)
+        if self.dir is None:
+            return
+        with self._leftover_file() as f:
+            f.seek(0, os.SEEK_END)
+            f.write(json.dumps(path) + "\n")
+
+    @contextlib.contextmanager
+    def _leftover_file(self) -> Iterator:
+        """The shared leftover list, opened and flock-ed (every session of the metastore appends to it)."""
+        assert self.dir is not None
+        with open(os.path.join(self.dir, LEFTOVERS), "a+", encoding="utf-8") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            f.seek(0)
+            yield f
+            f.flush()
+
+    def _all_leftovers(self) -> set[str]:
+        out = set(self.leftovers)
+        if self.dir is not None and os.path.exists(os.path.join(self.dir, LEFTOVERS)):
+            with self._leftover_file() as f:
+                for line in f:
+                    with contextlib.suppress(ValueError):
+                        out.add(json.loads(line))
+        return out
+
+    def sweep_leftovers(self, under: str | None = None) -> list[str]:
+        """Delete recorded leftovers (those directly in directory `under`, or all); returns those removed.
+
+        Stops at the first that cannot be deleted: its store is likely still unreachable.
+        """
+        want = [p for p in sorted(self._all_leftovers())
+                if under is None or p.rsplit("/", 1)[0] == under.rstrip("/")]
+        if not want:
+            return []
+        named = self.journaled_paths()
+        removed = []
+        for path in want:
+            if _names(named, path):
+                continue  # an unfinished commit's undo needs what it holds
+            if not _delete(self.fs_for, path):
+                break
+            removed.append(path)
+        if removed:
+            self.leftovers -= set(removed)
+            if self.dir is not None:
+                with self._leftover_file() as f:
+                    keep = [line for line in f if _loads(line) not in removed]
+                    f.seek(0)
+                    f.truncate()
+                    f.writelines(keep)
+        return removed
+
+    def sweep_orphans(self, directory: str, max_age: float) -> list[str]:
+        """Delete the staging directories in `directory` no live statement can own; returns those removed.
+
+        Owner marker: the `session-<id>.staging` registration, alive while its session holds
+        `session-<id>.lock`. Kept: this session's own (a statement of it may be running; its
+        given-up ones are leftovers), a live session's, and anything a commit journal names.
+        Removed: a dead session's; one registered nowhere (another metastore's, or one a late
+        write brought back) once unchanged for `max_age` seconds.
+        """
+        fs = self.fs_for(directory)
+        try:
+            children = [c for c in fs.list(directory)
+                        if c.is_dir and c.path.rstrip("/").rsplit("/", 1)[-1].startswith(STAGING_PREFIX)
+                        and not (c.path.rstrip("/") in self.staging and c.path.rstrip("/") not in self.leftovers)]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        if not children:
+            return []  # the usual case: only this statement's own
+        owners = self._registered_owners()
+        named = self.journaled_paths()
+        removed = []
+        now = time.time()
+        for c in children:
+            path = c.path.rstrip("/")
+            if _names(named, path):
+                continue
+            owner = owners.get(path)
+            if owner is not None and owner != self.session_id:
+                if not _lock_is_free(self._path("lock", owner)):
+                    continue  # a live session's: its statement may still be writing
+            elif owner is None and now - c.modification_time < max_age:
+                continue
+            if _delete(self.fs_for, path):
+                removed.append(path)
+        return removed
+
+    def _registered_owners(self) -> dict[str, str]:
+        """Staging path -> the session that registered it, for every session of this metastore."""
+        out: dict[str, str] = {}
+        if self.dir is None:
+            return {p: self.session_id for p in self.staging}
+        for name in os.listdir(self.dir):
+            if not (name.startswith("session-") and name.endswith(".staging")):
+                continue
+            sid = name[len("session-"):-len(".staging")]
+            with contextlib.suppress(FileNotFoundError):
+                with open(os.path.join(self.dir, name), encoding="utf-8") as f:
+                    for line in f:
+                        p = _loads(line)
+                        if p:
+                            out[p.rstrip("/")] = sid
+        return out
+
+    def journaled_paths(self) -> set[str]:
+        """Every path an unfinished commit journal names (its moves and temporary paths)."""
+        out: set[str] = {p for m in self.moves for p in m} | set(self.after)
+        if self.dir is None:
+            return out
+        for name in os.listdir(self.dir):
+            if name.startswith("commit-") and name.endswith(".json"):
+                with contextlib.suppress(FileNotFoundError):
+                    moves, after = _read_journal(os.path.join(self.dir, name))
+                    out |= {p for m in moves for p in m} | set(after)
+        return {p.rstrip("/") for p in out}
 
     # -- the open transaction --------------------------------------------------------------------
     @property
@@ -140,8 +281,10 @@ class Journal:
     def committed(self) -> None:
         """COMMIT went through: the moves stand; drop the temporary paths and the journal."""
         kill_point("after-commit")
-        for path in self.after:
-            _delete(self.fs_for, path)
+        after = self.after
+        self.after = []  # no longer named by a journal: a leftover now if it cannot be deleted
+        for path in after:
+            self.abandon(path)
         self._close_file(remove=True)
         self._reset()
 
@@ -158,8 +301,10 @@ class Journal:
             except Exception:
                 stranded.append(dst)
         if not stranded:
-            for path in self.after:
-                _delete(self.fs_for, path)
+            after = self.after
+            self.after = []
+            for path in after:
+                self.abandon(path)
         self._close_file(remove=not stranded)
         self.stranded = stranded
         self._reset()
@@ -187,7 +332,7 @@ class Journal:
         if self.dir is None or not os.path.isdir(self.dir):
             return False
         for name in os.listdir(self.dir):
-            if name.startswith("commit-"):
+            if name.startswith("commit-") or name == LEFTOVERS and os.path.getsize(os.path.join(self.dir, name)):
                 return True
             if name.startswith("session-") and name.endswith(".lock") and name != f"session-{self.session_id}.lock":
                 if _lock_is_free(os.path.join(self.dir, name)):
@@ -258,6 +403,10 @@ class Journal:
                     os.unlink(os.path.join(self.dir, name))
             finally:
                 os.close(fd)
+        removed = self.sweep_leftovers()
+        if removed:
+            done.append(f"removed {len(removed)} staging director{'y' if len(removed) == 1 else 'ies'} "
+                        "left by failed statements")
         return done
 
     def live_commit_ids(self) -> set[str]:
@@ -298,8 +447,25 @@ def _read_journal(path: str) -> tuple[list[tuple[str, str]], list[str]]:
     return moves, after
 
 
-def _delete(fs_for: FsFor, path: str) -> None:
+def _delete(fs_for: FsFor, path: str) -> bool:
+    """Delete `path` recursively; True if it is gone (deleted, or was not there)."""
     try:
         fs_for(path).delete(path, recursive=True)
-    except (FileNotFoundError, OSError):
-        pass
+        return True
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+def _loads(line: str) -> str | None:
+    try:
+        out = json.loads(line)
+    except ValueError:
+        return None  # a torn last line
+    return out if isinstance(out, str) else None
+
+
+def _names(named: set[str], path: str) -> bool:
+    """Whether `path` or anything below it is in `named`."""
+    return path in named or any(p.startswith(path + "/") for p in named)

@@ -244,16 +244,12 @@ def discard(s: "Session", pendings: list[PendingWrite]) -> None:
         if s.metastore.in_transaction:
             s.catalog.delete_after_commit(pw.staging)
             continue
-        try:
-            s.catalog.fs(pw.staging).delete(pw.staging, recursive=True)
-        except Exception:
-            pass
+        s.metastore.journal.abandon(pw.staging)  # or left to the next write / session if the store is down
 
 
 def _make_staging(s: "Session", pw: PendingWrite) -> None:
     """Create the staging directory, registered first so a later session removes it if this one dies."""
-    s.metastore.journal.register_staging(pw.staging)
-    s.catalog.fs(pw.staging).mkdirs(pw.staging)
+    s.catalog.begin_staging(pw.staging)
 
 
 # -- INSERT -------------------------------------------------------------------------------------------

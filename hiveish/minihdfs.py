@@ -24,10 +24,13 @@ Fault injection (for tests) is set on the NameNode's control endpoint::
     PUT /_minihdfs/faults  [{"kind": "error", "node": "datanode", "status": 503, "count": 2}, ...]
 
 Rules have ``kind`` ``error`` (answer ``status``), ``reset`` (send
-``after_bytes`` of the body, then reset the connection) or ``delay`` (sleep
-``seconds`` first); optional ``node`` (``namenode``/``datanode``/``any``,
-default datanode), ``op`` (name or list), ``path`` (prefix) and ``count``
-(default 1, -1 = every request).  ``GET``/``DELETE /_minihdfs/faults`` read or
+``after_bytes`` of the body, then reset the connection), ``delay`` (sleep
+``seconds`` first) or ``late`` (a DataNode CREATE/APPEND reads the whole body,
+waits ``seconds``, then applies the write anyway: with ``seconds`` past the
+client's timeout, the write lands after the client gave up on it; for other
+requests, the same as ``delay``); optional ``node`` (``namenode``/``datanode``/``any``,
+default datanode), ``op`` (name or list), ``path`` (prefix), ``skip`` (let the
+first N matching requests through) and ``count`` (default 1, -1 = every request).  ``GET``/``DELETE /_minihdfs/faults`` read or
 clear them; ``GET``/``DELETE /_minihdfs/stats`` read or reset request counters.
 
 :class:`MiniHdfs` starts the server as a subprocess for tests.
@@ -454,7 +457,9 @@ class Namespace:
     def new_tmp(self) -> str:
         return os.path.join(self.tmp_dir, uuid.uuid4().hex)
 
-    def prepare_create(self, user: str, hp: str, overwrite: bool) -> None:
+    def prepare_create(self, user: str, hp: str, overwrite: bool, create_parent: bool = True) -> None:
+        if not create_parent and self.kind(self.parent(hp)) is None:
+            raise RemoteError("FileNotFoundException", f"Parent directory doesn't exist: {self.parent(hp)}")
         k = self.kind(hp)
         if k == "DIRECTORY":
             raise RemoteError("FileAlreadyExistsException", f"{hp} already exists as a directory")
@@ -467,9 +472,9 @@ class Namespace:
         self.check_parent_write(user, hp)
 
     def commit_create(self, user: str, hp: str, tmp: str, overwrite: bool, permission: int,
-                      block_size: int | None, replication: int | None) -> None:
+                      block_size: int | None, replication: int | None, create_parent: bool = True) -> None:
         with self.lock:
-            self.prepare_create(user, hp, overwrite)
+            self.prepare_create(user, hp, overwrite, create_parent)
             parent = self.parent(hp)
             if self.kind(parent) is None:
                 self.mkdirs(user, parent)
@@ -501,8 +506,8 @@ class Faults:
         for r in rules:
             if not isinstance(r, dict):
                 raise TypeError(f"bad fault rule {r!r}: not an object")
-            if r.get("kind") not in ("error", "reset", "delay"):
-                raise ValueError(f"bad fault rule {r!r}: kind must be error, reset or delay")
+            if r.get("kind") not in ("error", "reset", "delay", "late"):
+                raise ValueError(f"bad fault rule {r!r}: kind must be error, reset, delay or late")
             r = dict(r)
             r.setdefault("node", "datanode")
             if r["node"] not in ("namenode", "datanode", "any"):
@@ -544,6 +549,9 @@ class Faults:
                 if r.get("op") and op not in r["op"]:
                     continue
                 if r.get("path") and not path.startswith(r["path"]):
+                    continue
+                if r.get("skip", 0) > 0:
+                    r["skip"] -= 1
                     continue
                 if r["count"] > 0:
                     r["count"] -= 1
@@ -678,6 +686,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"))
         self._reset_after: int | None = None
         self._aborted = False
+        self._late = 0.0
         app = self.server.app
         try:
             url = urllib.parse.urlsplit(self.path)
@@ -727,7 +736,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Apply injected faults; True if the request was answered by one."""
         fired = self.server.app.faults.take(self.node, op, path)
         for r in fired:
-            if r["kind"] == "delay":
+            if r["kind"] == "late" and self.node == "datanode" and op in ("CREATE", "APPEND"):
+                self._late += float(r["seconds"])  # slept after the body is in, before the write applies
+            elif r["kind"] in ("delay", "late"):
                 time.sleep(float(r["seconds"]))
         for r in fired:
             if r["kind"] == "error":
@@ -1233,6 +1244,7 @@ class DataNodeHandler(_Handler):
                                          "bytes": raw.hex(), "length": len(raw)}})
 
     def _spool(self) -> str:
+        """The request body in a temporary file (then the ``late`` fault's wait, if one fired)."""
         tmp = self.ns.new_tmp()
         try:
             with open(tmp, "wb") as out:
@@ -1240,6 +1252,9 @@ class DataNodeHandler(_Handler):
         except BaseException:
             _remove_quietly(tmp)
             raise
+        if self._late:
+            self.server.app.count(self.node, "_fault_late")
+            time.sleep(self._late)
         return tmp
 
     def create(self, hp: str, q: dict[str, str], user: str) -> None:
@@ -1247,12 +1262,13 @@ class DataNodeHandler(_Handler):
         perm = _perm_param(q, "permission", 0o644)
         block_size = _long_param(q, "blocksize", None, 1)
         replication = _long_param(q, "replication", None, 1)
+        create_parent = _bool_param(q, "createparent", True)
         with self.ns.lock:
             self.ns.check(user, hp)
-            self.ns.prepare_create(user, hp, overwrite)
+            self.ns.prepare_create(user, hp, overwrite, create_parent)
         tmp = self._spool()
         try:
-            self.ns.commit_create(user, hp, tmp, overwrite, perm, block_size, replication)
+            self.ns.commit_create(user, hp, tmp, overwrite, perm, block_size, replication, create_parent)
         finally:
             _remove_quietly(tmp)
         app = self.server.app
@@ -1530,7 +1546,7 @@ class MiniHdfs:
         self._control("DELETE", "faults")
 
     def stats(self) -> dict[str, dict[str, int]]:
-        """Request counts per node and op (plus ``_redirect``, ``_fault_error``, ``_fault_reset``)."""
+        """Request counts per node and op (plus ``_redirect``, ``_fault_error``, ``_fault_reset``, ``_fault_late``)."""
         return self._control("GET", "stats")
 
     def reset_stats(self) -> None:

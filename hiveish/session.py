@@ -23,6 +23,8 @@ from hiveish import errors
 from hiveish.script import split_statements, strip_comments, substitute
 from hiveish.settings import Settings
 
+# settings the catalog reads (storage connection, staging cleanup), passed on when SET
+_CATALOG_OPTIONS = ("hiveish.hdfs", "dfs.", "hiveish.staging")
 
 @dataclass
 class Result:
@@ -149,7 +151,7 @@ class Session:
         self.close()
 
     def _fs_options(self) -> dict[str, str]:
-        return {k: v for k, v in self.settings.items(verbose=False) if k.startswith(("hiveish.hdfs", "dfs."))}
+        return {k: v for k, v in self.settings.items(verbose=False) if k.startswith(_CATALOG_OPTIONS)}
 
     @property
     def executor(self):
@@ -454,7 +456,7 @@ class Session:
             self.set_time_zone(self.settings.time_zone)
         if key == "hiveish.memory.limit":
             self.executor.set_memory_limit(self.settings.get(key) or "")
-        if key.startswith(("hiveish.hdfs", "dfs.")):
+        if key.startswith(_CATALOG_OPTIONS):
             self.catalog.fs_options = self._fs_options()
         if key == "hive.metastore.warehouse.dir":
             from catalog.catalog import absolute_location

@@ -82,6 +82,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Memory limit of the Arrow engine's DuckDB (e.g. 2GB, 60%); a query needing more fails with an "
             "out-of-memory error. Empty: DuckDB's default (80% of RAM)."),
     Setting("hiveish.threads", "0", "DuckDB threads for the Arrow engine (0 = all cores)."),
+    Setting("hiveish.staging.max_age", "86400",
+            "Seconds after which a write removes a staging directory in its target that no session of this "
+            "metastore registered (another metastore's, or one a late write brought back)."),
 )
 KNOWN: dict[str, Setting] = {s.name: s for s in SETTINGS}
 

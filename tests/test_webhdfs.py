@@ -145,6 +145,7 @@ def test_write_append_and_ranged_reads(hdfs: MiniHdfs, base: str) -> None:
 def test_big_write_is_create_then_appends(hdfs: MiniHdfs, base: str) -> None:
     fs = WebHdfsFileSystem(hdfs.uri("/"), {**FAST, "hiveish.hdfs.write_buffer": 4096})
     data = _payload(10_000)
+    fs.mkdirs(base)  # into a missing directory the CREATE (createparent=false) is refused once, then redone
     hdfs.reset_stats()
     fs.write_bytes(base + "/big.bin", data)
     dn = hdfs.stats()["datanode"]

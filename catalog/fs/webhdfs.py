@@ -8,6 +8,18 @@ APPEND), since HdfsCLI's own streaming readers are slow; transient failures
 (connection errors, timeouts, 5xx, Retriable/StandbyException) are retried with
 bounded exponential backoff.
 
+Retries never apply a write twice.  A request the server may have received
+without its answer reaching us (a read timeout, a connection dropped after the
+request went out) is *in doubt*: it may still be applied, late.  Reads and
+other idempotent calls are simply retried; a write in doubt is first settled
+against the file's state (GETFILESTATUS, then the bytes): CREATE is always sent
+with ``overwrite=false`` and ``createparent=false`` (a replaced file is deleted
+first, missing parents made first), so a late CREATE can never clobber a
+retried one nor bring back a removed directory, and an APPEND is only taken as done when the file
+grew by exactly its bytes, and never re-sent otherwise.  Anything else fails
+with an error naming the path, so the statement fails instead of committing
+doubled or missing data.  RENAME and DELETE are settled the same way.
+
 Options (the dict passed to ``filesystem_for``):
 
 ========================================  ===============================================
@@ -103,10 +115,12 @@ _TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError, ConnectionError, TimeoutError,
 )
+_CONNECT_ERRORS: tuple[type[BaseException], ...] = ()
 try:  # urllib3 errors can escape requests while a body is being read
     import urllib3.exceptions as _u3
 
     _TRANSIENT_ERRORS += (_u3.ProtocolError, _u3.ReadTimeoutError)
+    _CONNECT_ERRORS = (_u3.NewConnectionError, _u3.ConnectTimeoutError)
 except ImportError:  # pragma: no cover
     pass
 
@@ -124,13 +138,41 @@ _OPS: dict[str, Callable[..., requests.Response]] = {
 }
 
 
-class _Transient(Exception):
-    """A failure worth retrying; `host` is the endpoint that failed, if known."""
+# calls a retry cannot harm even if the first one is applied late (reads, MKDIRS, attribute sets)
+_IDEMPOTENT = {"GETFILESTATUS", "LISTSTATUS", "GETCONTENTSUMMARY", "GETFILEBLOCKLOCATIONS", "GET_BLOCK_LOCATIONS",
+               "OPEN", "MKDIRS", "SETPERMISSION", "SETOWNER"}
 
-    def __init__(self, message: str, host: str = "", unreachable: bool = False) -> None:
+
+class _Transient(Exception):
+    """A failure worth retrying; `host` is the endpoint that failed, if known.
+
+    `in_doubt`: the request may have been applied (in part): no answer arrived, or a DataNode
+    answered a write with an error; not so after a refused connection or a NameNode's error.
+    `answered`: the server answered, so it will not apply the request later.
+    """
+
+    def __init__(self, message: str, host: str = "", unreachable: bool = False, in_doubt: bool = False,
+                 answered: bool = False) -> None:
         super().__init__(message)
         self.host = host
         self.unreachable = unreachable
+        self.in_doubt = in_doubt
+        self.answered = answered
+
+
+def _never_sent(e: BaseException) -> bool:
+    """True if `e` happened before the request left (no connection made): the server never saw it."""
+    seen: set[int] = set()
+    stack: list[Any] = [e]
+    while stack:
+        x = stack.pop()
+        if not isinstance(x, BaseException) or id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, (requests.ConnectTimeout, ConnectionRefusedError) + _CONNECT_ERRORS):
+            return True
+        stack += [getattr(x, "reason", None), x.__cause__, *getattr(x, "args", ())]
+    return False
 
 
 def _root_cause(e: BaseException) -> str:
@@ -245,7 +287,7 @@ class WebHdfsFileSystem(FileSystem):
                                           f"{self.namenode_hosts}") from e
             raise FileSystemError(f"{op} {path} failed at namenode {self.namenode_hosts}: {e}") from e
         except _TRANSIENT_ERRORS as e:
-            raise _Transient(str(e), self._failed_host(e), unreachable=True) from e
+            raise _Transient(str(e), self._failed_host(e), unreachable=True, in_doubt=not _never_sent(e)) from e
         except KeyError as e:  # an error body that is JSON but not a RemoteException
             raise FileSystemError(f"{op} {path} failed at namenode {self.namenode_hosts}: bad error body") from e
         self._check(op, path, res)
@@ -288,14 +330,27 @@ class WebHdfsFileSystem(FileSystem):
             raise NotADirectoryError(errno.ENOTDIR, f"Not a directory {why}", path)
         raise FileSystemError(errno.EIO, f"HDFS {op} {path} failed: {detail}")
 
-    def _retry(self, what: str, path: str, attempt: Callable[[], T]) -> T:
-        """Run `attempt`, retrying _Transient failures with bounded exponential backoff."""
+    def _retry(self, what: str, path: str, attempt: Callable[[], T],
+               settle: Callable[[_Transient], tuple[bool, T | None]] | None = None) -> T:
+        """Run `attempt`, retrying _Transient failures with bounded exponential backoff.
+
+        A failure in doubt (the request may still be applied) is retried as is only for an
+        idempotent `what`; otherwise `settle(failure)` looks at the path's state and answers
+        (True, result) if the request was applied, (False, None) if re-sending it is safe, or
+        raises; without `settle` the failure in doubt is raised at once.
+        """
         delay = self.backoff
         for n in range(self.retries + 1):
             try:
                 return attempt()
             except _Transient as e:
                 last = e
+                if e.in_doubt and what not in _IDEMPOTENT:
+                    if settle is None:
+                        raise self._doubt_error(what, path, e) from e
+                    done, result = settle(e)
+                    if done:
+                        return cast(T, result)
                 if n == self.retries:
                     break
                 time.sleep(min(delay, self.max_backoff) * (0.5 + random.random() / 2))
@@ -308,18 +363,28 @@ class WebHdfsFileSystem(FileSystem):
                 f"(namenode {self.namenode_hosts}; {tries} attempts): {_root_cause(last)}") from last
         raise FileSystemError(errno.EIO, f"HDFS {what} {path} failed after {tries} attempts: {last}") from last
 
+    def _doubt_error(self, what: str, path: str, e: _Transient, state: str = "") -> FileSystemError:
+        """The error for a write whose outcome cannot be known: never retried, never committed."""
+        timeout = self.client._timeout[1] if isinstance(self.client._timeout, tuple) else self.client._timeout
+        return FileSystemError(
+            errno.EIO,
+            f"HDFS {what} {path} is in doubt: no answer from {e.host or self.namenode_hosts} "
+            f"({_root_cause(e)}; hiveish.hdfs.timeout={timeout}s) and it may still be applied"
+            f"{'; ' + state if state else ''}. Not retried, so that it cannot apply twice")
+
     def _call(self, op: str, path: str, data: Any = None, **params: Any) -> requests.Response:
         hp = self._hpath(path)
         return self._retry(op, path, lambda: self._request(op, path, hp, data=data, **params))
 
-    def _json(self, op: str, path: str, **params: Any) -> Any:
+    def _json(self, op: str, path: str, settle: Callable[[_Transient], tuple[bool, Any]] | None = None,
+              **params: Any) -> Any:
         def attempt() -> Any:
             res = self._request(op, path, self._hpath(path), **params)
             try:
                 return res.json() if res.content else None
             except _TRANSIENT_ERRORS as e:
-                raise _Transient(str(e), _host_of(res.url)) from e
-        return self._retry(op, path, attempt)
+                raise _Transient(str(e), _host_of(res.url), in_doubt=True) from e
+        return self._retry(op, path, attempt, settle)
 
     # -- reading -------------------------------------------------------------
     def _status(self, path: str, st: Mapping[str, Any], shown: str | None = None) -> FileStatus:
@@ -438,42 +503,129 @@ class WebHdfsFileSystem(FileSystem):
                 for b in body.get("locatedBlocks", [])]
 
     # -- writing -------------------------------------------------------------
-    def _upload(self, op: str, path: str, data: bytes, **params: Any) -> None:
-        """The two-step CREATE/APPEND: namenode redirect, then the bytes to the datanode."""
-        hp = self._hpath(path)
-        method = "PUT" if op == "CREATE" else "POST"
+    def _upload(self, op: str, path: str, hp: str, data: bytes, **params: Any) -> None:
+        """One two-step CREATE/APPEND: NameNode redirect, then the bytes to the DataNode.
 
-        def attempt() -> None:
+        The NameNode step only redirects, so only a DataNode step without an answer is in doubt.
+        """
+        method = "PUT" if op == "CREATE" else "POST"
+        try:
             res = self._request(op, path, hp, **params)
             location = res.headers.get("Location")
             if not location:
                 location = res.json()["Location"]  # noredirect=true style
-            try:
-                put = self.client._request(method=method, url=location, data=data)
-            except _TRANSIENT_ERRORS as e:
-                raise _Transient(f"upload interrupted: {e}", _host_of(location),
-                                 unreachable=isinstance(e, requests.ConnectionError)) from e
+        except _Transient as e:
+            e.in_doubt = False
+            raise
+        try:
+            put = self.client._request(method=method, url=location, data=data)
+        except _TRANSIENT_ERRORS as e:
+            raise _Transient(f"upload interrupted: {e}", _host_of(location),
+                             unreachable=isinstance(e, requests.ConnectionError),
+                             in_doubt=not _never_sent(e)) from e
+        try:
             self._check(op, path, put)
+        except _Transient as e:  # an error answer: nothing will land later, but some bytes may have
+            e.in_doubt = e.answered = True
+            raise
 
-        self._retry(op, path, attempt)
+    def _holds(self, path: str, offset: int, data: bytes) -> bool:
+        """Whether the file ends, at `offset`, with exactly `data` (a write in doubt that was applied)."""
+        try:
+            st = self.status(path)
+        except FileNotFoundError:
+            return False
+        return not st.is_dir and st.size == offset + len(data) and self.read_range(path, offset, len(data)) == data
+
+    def _create(self, path: str, data: bytes, overwrite: bool, **params: Any) -> None:
+        """CREATE `path` holding `data`, exactly once.
+
+        Always sent with ``overwrite=false`` (an existing file is deleted first when `overwrite`)
+        and ``createparent=false`` (missing parents are made first), so a CREATE applied late can
+        neither truncate the file we went on writing nor bring back a directory since removed.
+        """
+        hp = self._hpath(path)
+        doubt: list[_Transient] = []
+        fixed: set[str] = set()  # the one-time fixes made: "replaced", "parent"
+
+        def attempt() -> None:
+            while True:
+                try:
+                    self._upload("CREATE", path, hp, data, overwrite="false", createparent="false", **params)
+                    return
+                except PathExistsError:
+                    if doubt:  # our own earlier CREATE may have landed meanwhile
+                        if self._holds(path, 0, data):
+                            return
+                        raise self._doubt_error("CREATE", path, doubt[-1], "the file exists with other contents")
+                    if not overwrite or "replaced" in fixed:
+                        raise
+                    fixed.add("replaced")
+                    self.delete(path)
+                except PathNotFoundError:
+                    parent = hp.rsplit("/", 1)[0]
+                    if "parent" in fixed or not parent:
+                        raise
+                    fixed.add("parent")
+                    self.mkdirs(self.prefix + parent if "://" in path else parent)
+
+        def settle(e: _Transient) -> tuple[bool, None]:
+            doubt.append(e)
+            try:
+                st = self.status(path)
+            except FileNotFoundError:
+                return False, None  # not there: re-sending is safe, a late one fails on the existing file
+            if not st.is_dir and st.size == len(data) and self.read_range(path, 0, len(data)) == data:
+                return True, None
+            raise self._doubt_error("CREATE", path, e, f"the file holds {st.size} of {len(data)} bytes")
+
+        self._retry("CREATE", path, attempt, settle)
+
+    def _append(self, path: str, data: bytes, offset: int) -> None:
+        """APPEND `data` to a file `offset` bytes long, exactly once.
+
+        Re-sent only after an error answer that left the file as it was; an APPEND without an
+        answer that has not shown up may still land, so it is never re-sent.
+        """
+        hp = self._hpath(path)
+
+        def settle(e: _Transient) -> tuple[bool, None]:
+            if self._holds(path, offset, data):
+                return True, None
+            try:
+                st = self.status(path)
+                size = f"holds {st.size} bytes"
+                if e.answered and st.size == offset:
+                    return False, None  # refused, nothing written, nothing to come: re-sending is safe
+            except FileNotFoundError:
+                size = "is gone"
+            raise self._doubt_error("APPEND", path, e,
+                                    f"the file {size}, {offset} before and {offset + len(data)} after the APPEND")
+
+        self._retry("APPEND", path, lambda: self._upload("APPEND", path, hp, data), settle)
 
     def create_bytes(self, path: str, data: bytes, overwrite: bool = True, permission: str | None = None,
                      block_size: int | None = None, replication: int | None = None) -> None:
         """CREATE `path` holding `data` (sent in write_buffer blocks: CREATE then APPENDs)."""
         view = memoryview(data)
         first = bytes(view[: self.write_buffer])
-        self._upload("CREATE", path, first, overwrite=str(overwrite).lower(), permission=permission,
-                     blocksize=block_size, replication=replication)
+        self._create(path, first, overwrite, permission=permission, blocksize=block_size, replication=replication)
         if len(view) > self.write_buffer:
-            self.append_bytes(path, bytes(view[self.write_buffer:]))
+            self._append_from(path, view[self.write_buffer:], len(first))
 
     def write_bytes(self, path: str, data: bytes, overwrite: bool = True) -> None:
         self.create_bytes(path, data, overwrite=overwrite)
 
     def append_bytes(self, path: str, data: bytes) -> None:
-        view = memoryview(data)
+        self._append_from(path, memoryview(data), self.status(path).size)
+
+    def _append_from(self, path: str, view: memoryview, offset: int) -> int:
+        """APPEND `view` in write_buffer blocks to a file `offset` bytes long; returns the new length."""
         for start in range(0, len(view), self.write_buffer):
-            self._upload("APPEND", path, bytes(view[start:start + self.write_buffer]))
+            block = bytes(view[start:start + self.write_buffer])
+            self._append(path, block, offset)
+            offset += len(block)
+        return offset
 
     def open_write(self, path: str, overwrite: bool = True) -> BinaryIO:
         if not overwrite and self.exists(path):
@@ -488,20 +640,46 @@ class WebHdfsFileSystem(FileSystem):
     def rename(self, src: str, dst: str) -> None:
         """Atomic RENAME; fails with FileExistsError if `dst` exists (rename options NONE)."""
         dst_hp = self._hpath(dst)
+        src_hp = self._hpath(src)
         parent = dst_hp.rsplit("/", 1)[0] or "/"
         if parent != "/":
             self.mkdirs(self.prefix + parent if "://" in dst else parent)
-        res = self._call("RENAME", src, destination=dst_hp, renameoptions="NONE")
-        body: Any = None
-        if res.content and "json" in res.headers.get("Content-Type", ""):
-            body = res.json()
+        doubt: list[_Transient] = []
+
+        def applied() -> bool | None:
+            """True if src moved to dst, False if it has not moved yet, None if neither."""
+            at_src, at_dst = self.exists(src), self.exists(dst)
+            return True if at_dst and not at_src else False if at_src and not at_dst else None
+
+        def settle(e: _Transient) -> tuple[bool, Any]:
+            doubt.append(e)
+            state = applied()
+            if state is None:
+                raise self._doubt_error("RENAME", src, e, f"both or neither of it and {dst} exist")
+            return state, None  # not moved yet: re-sending is safe, only one of the two can move it
+
+        def attempt() -> Any:
+            try:
+                res = self._request("RENAME", src, src_hp, destination=dst_hp, renameoptions="NONE")
+            except (PathNotFoundError, PathExistsError):
+                if doubt and applied():  # our earlier RENAME landed meanwhile
+                    return None
+                raise
+            if res.content and "json" in res.headers.get("Content-Type", ""):
+                return res.json()
+            return None
+
+        body = self._retry("RENAME", src, attempt, settle)
         if isinstance(body, dict) and body.get("boolean") is False:  # a server ignoring renameoptions
             if not self.exists(src):
                 raise PathNotFoundError(errno.ENOENT, f"No such file or directory: {src} (namenode {self.namenode_hosts})", src)
             raise FileSystemError(f"HDFS RENAME {src} -> {dst} returned false (namenode {self.namenode_hosts})")
 
     def delete(self, path: str, recursive: bool = False) -> bool:
-        body = self._json("DELETE", path, recursive=str(recursive).lower())
+        def settle(e: _Transient) -> tuple[bool, Any]:
+            return (False, None) if self.exists(path) else (True, {"boolean": True})
+
+        body = self._json("DELETE", path, settle, recursive=str(recursive).lower())
         return bool(body and body.get("boolean"))
 
     def set_permission(self, path: str, permission: str) -> None:
@@ -591,6 +769,7 @@ class WebHdfsWriter(io.RawIOBase):
         self._buf = bytearray()
         self._created = False
         self._written = 0
+        self._size = 0  # bytes the file holds on HDFS: where the next APPEND must land
 
     def writable(self) -> bool:
         return True
@@ -611,10 +790,11 @@ class WebHdfsWriter(io.RawIOBase):
 
     def _ship(self, data: bytes) -> None:
         if self._created:
-            self.fs.append_bytes(self.name, data)
+            self._size = self.fs._append_from(self.name, memoryview(data), self._size)
         else:
             self.fs.create_bytes(self.name, data, overwrite=self.overwrite)
             self._created = True
+            self._size = len(data)
 
     def flush(self) -> None:
         """Buffered data is uploaded on close (HDFS has no cheap small appends)."""
@@ -771,7 +951,11 @@ class _AppendStream(WebHdfsWriter):
 
     def __init__(self, fs: WebHdfsFileSystem, path: str) -> None:
         super().__init__(fs, path, overwrite=False)
-        self._created = fs.exists(path)
+        try:
+            self._size = fs.status(path).size
+            self._created = True
+        except FileNotFoundError:
+            self._created = False
 
 
 def arrow_filesystem(fs: WebHdfsFileSystem) -> pafs.PyFileSystem:
