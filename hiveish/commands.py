@@ -61,6 +61,12 @@ def cmd_set(s: "Session", text: str, _second: str) -> "Result":
 def cmd_reset(s: "Session", text: str, _second: str) -> "Result":
     body = text[5:].strip()
     if body:
+        from hiveish.settings import RESTRICTED
+
+        for key in body.split():
+            if key in RESTRICTED:
+                raise errors.SemanticException(f"Cannot modify {key} at runtime. It is in the list of parameters "
+                                               "that can't be modified at runtime")
         for key in body.split():
             s.settings.reset(key)
             s.on_setting_changed(key)

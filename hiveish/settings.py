@@ -136,8 +136,8 @@ class Settings:
         self._values[key.strip()] = str(value)
 
     def reset(self, key: str | None = None) -> None:
-        if key is None:
-            self._values.clear()
+        if key is None:  # keys fixed for the session (RESTRICTED) keep the value they started with
+            self._values = {k: v for k, v in self._values.items() if k in RESTRICTED}
         else:
             self._values.pop(key, None)
 

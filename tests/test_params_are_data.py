@@ -111,6 +111,13 @@ def test_hidden_list_given_at_connect_is_honoured(tmp_path):
         assert cur.fetchall() == [("my.password is a hidden config",)]
         cur.execute("SELECT '${hiveconf:my.password}'")
         assert cur.fetchall() == [("${hiveconf:my.password}",)]
+        with pytest.raises(errors.Error, match="Cannot modify hive.conf.hidden.list at runtime"):
+            cur.execute("RESET hive.conf.hidden.list")
+        cur.execute("SET my.password=pw2")
+        cur.execute("RESET")  # the list stays what the session started with
+        cur.execute("SET my.password=pw3")
+        cur.execute("SET my.password")
+        assert cur.fetchall() == [("my.password is a hidden config",)]
         # settings marked secret stay hidden whatever the list says
         cur.execute("SET hiveish.hdfs.token=t")
         cur.execute("SET hiveish.hdfs.token")
