@@ -700,6 +700,9 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
                 new_loc = s.catalog.partition_location(t, new_values)
                 fs = s.catalog.fs(old_loc)
                 if fs.exists(old_loc):
+                    if fs.exists(new_loc):  # never moved into (or over) a directory already there
+                        raise errors.ExecutionError(f"Unable to alter partition. New location for this table "
+                                                    f"{t.db}.{t.name} already exists : {new_loc}")
                     s.catalog.move(old_loc, new_loc)  # journaled: undone with the transaction
                 p.sd.location = new_loc
             s.metastore.alter_partition(t.db, t.name, pname, p, new_name)

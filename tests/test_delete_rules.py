@@ -189,6 +189,18 @@ def test_rename_onto_an_existing_directory_fails_and_moves_nothing(env):
     intact(s, wh, ms, {wh / "m2" / "someone_elses": b"1\n"})
 
 
+def test_partition_rename_onto_an_existing_directory_fails_and_moves_nothing(env):
+    s, wh, ms, _ = env
+    s.execute("CREATE TABLE p (a INT) PARTITIONED BY (ds STRING)")
+    s.execute("INSERT INTO p PARTITION (ds='1') VALUES (1)")
+    (wh / "p" / "ds=2").mkdir()
+    (wh / "p" / "ds=2" / "stray").write_bytes(b"9\n")
+    with pytest.raises(errors.ExecutionError, match="already exists"):
+        s.execute("ALTER TABLE p PARTITION (ds='1') RENAME TO PARTITION (ds='2')")
+    assert rows(s, "SELECT a, ds FROM p") == [(1, "1")]
+    intact(s, wh, ms, {wh / "p" / "ds=2" / "stray": b"9\n"})
+
+
 # -- managed LOCATIONs that would delete what they hold ------------------------------------------------------
 
 
