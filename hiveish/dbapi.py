@@ -106,6 +106,12 @@ def split_placeholders(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> t
             out.append(ch)
             i += 1
             continue
+        if sql.startswith(("--", "/*"), i):  # a comment: copied as written (its quotes quote nothing)
+            end = sql.find("\n", i) if ch == "-" else sql.find("*/", i + 2)
+            end = n if end < 0 else end + (0 if ch == "-" else 2)
+            out.append(sql[i:end])
+            i = end
+            continue
         if ch == "%" and i + 1 < n:
             nxt = sql[i + 1]
             if nxt == "%":
@@ -136,7 +142,12 @@ def split_placeholders(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> t
         out.append(ch)
         i += 1
     parts.append("".join(out))
+    if positional is not None and next(positional, _END) is not _END:
+        raise errors.ProgrammingError("Not all parameters were used in the SQL statement")
     return parts, values
+
+
+_END = object()
 
 
 def bind_parameters(sql: str, params: Sequence[Any] | Mapping[str, Any] | None,

@@ -76,6 +76,15 @@ def test_variables_in_the_statement_are_still_substituted(conn):
     assert one(conn, "SELECT ${hivevar:n}") == [(5,)]
 
 
+def test_placeholders_in_comments_are_not_bound_and_extra_parameters_are_refused(conn):
+    assert one(conn, "SELECT %s -- it's a comment, %s is not a placeholder\n, %s", ("a", "b")) == [("a", "b")]
+    assert one(conn, "SELECT /* don't %s */ %s", ("a",)) == [("a",)]
+    with pytest.raises(errors.ProgrammingError, match="Not all parameters"):
+        conn.cursor().execute("SELECT %s", ("a", "b"))
+    with pytest.raises(errors.ProgrammingError, match="Not enough parameters"):
+        conn.cursor().execute("SELECT %s, %s", ("a",))
+
+
 # -- credentials are hidden ---------------------------------------------------------------------------
 
 
