@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from catalog.formats.base import FileScan
 from catalog.fs import FileSystem, filesystem_for, scheme_of
+from catalog.journal import journal_dir_for
+from catalog.locations import Protected
 from catalog.metastore import Metastore
 from catalog.model import Database, Partition, StorageDescriptor, Table
 from catalog.paths import partition_name
@@ -83,20 +85,65 @@ class Catalog:
         """Delete a temporary path (staging, trash) once the open transaction ended."""
         self.metastore.journal.delete_after(path)
 
-    def trash(self, path: str) -> None:
+    def trash(self, path: str, protected: Protected | None = None) -> None:
         """Remove `path` (a table or partition directory) with the open transaction.
 
         The directory is renamed to a hidden sibling at once and deleted after COMMIT, so a
         crash leaves it either in place (rolled back) or gone (committed), never half deleted.
+        A path that is or contains the warehouse root, the metastore or another object's
+        directory (`protected`, by default as the metastore now stands) is refused.
         """
         fs = self.fs(path)
         if not path or not fs.exists(path):
             return
+        self.check_delete(path, protected)
         clean = path.rstrip("/")
         parent, _, base = clean.rpartition("/")
         dst = f"{parent}/.hive-trash_{uuid.uuid4().hex[:12]}_{base}"
         self.move(clean, dst)
         self.delete_after_commit(dst)
+
+    # -- what must never be deleted --------------------------------------------------------
+    def protected(self, skip_table: tuple[str, str] | None = None, skip_partition: str | None = None) -> Protected:
+        """The warehouse root, the metastore and its journal, and every database's, table's and
+        partition's directory; `skip_table` (db, name) leaves out that table's own directories,
+        `skip_partition` (`k=v of table d.t`) one partition's."""
+        nn = urlsplit(self.warehouse).netloc if scheme_of(self.warehouse) in _WEBHDFS else ""
+        p = Protected(nn)
+        p.add(f"the warehouse root {self.warehouse}", self.warehouse)
+        ms = self.metastore.path
+        if ms and ms != ":memory:":
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                p.add(f"the metastore {ms}", ms + suffix)
+            journal = journal_dir_for(ms)
+            if journal:
+                p.add(f"the metastore's commit journal {journal}", journal)
+        own = f"{skip_table[0]}.{skip_table[1]}".lower() if skip_table else None
+        for what, loc in self.metastore.all_locations():
+            if own and (what == f"table {own}" or what.endswith(f" of table {own}")):
+                continue
+            if skip_partition and what == f"partition {skip_partition}":
+                continue
+            p.add(f"the location of {what}", loc)
+        return p
+
+    def check_managed_location(self, location: str, owner: str, **skip) -> None:
+        """Refuse a managed LOCATION (deleted with its table or partition) covering what must be kept."""
+        conflict = self.protected(**skip).conflict(location)
+        if conflict:
+            from hiveish.errors import SemanticException
+
+            raise SemanticException(f"Location '{location}' of managed {owner} is or contains {conflict}: it "
+                                    "would be deleted with it; give it a directory of its own or make the table "
+                                    "EXTERNAL")
+
+    def check_delete(self, path: str, protected: Protected | None = None, action: str = "delete") -> None:
+        """Refuse to delete (or overwrite) `path` if it is or contains what must be kept."""
+        conflict = (protected or self.protected()).conflict(path)
+        if conflict:
+            from hiveish.errors import SemanticException
+
+            raise SemanticException(f"Cannot {action} {path}: it is or contains {conflict}")
 
     # -- files --------------------------------------------------------------------------
     def data_files(self, location: str) -> list[str]:

@@ -255,6 +255,16 @@ class Metastore:
         self._x("DELETE FROM columns WHERE db=? AND tbl=?", (db.lower(), name.lower()))
         self._x("DELETE FROM tbls WHERE db=? AND name=?", (db.lower(), name.lower()))
 
+    def all_locations(self) -> list[tuple[str, str]]:
+        """(what, location) of every database, table and partition: `database d`, `table d.t`,
+        `partition k=v of table d.t`."""
+        out = [(f"database {n}", loc) for n, loc in self._x("SELECT name, location FROM dbs").fetchall()]
+        out += [(f"table {db}.{name}", loc or "") for db, name, loc in
+                self._x("SELECT db, name, json_extract(sd, '$.location') FROM tbls").fetchall()]
+        out += [(f"partition {name} of table {db}.{tbl}", loc or "") for db, tbl, name, loc in
+                self._x("SELECT db, tbl, name, json_extract(sd, '$.location') FROM partitions").fetchall()]
+        return out
+
     # -- partitions -----------------------------------------------------------------
     def list_partitions(self, db: str, tbl: str) -> list[Partition]:
         rows = self._x("SELECT vals, sd, params, create_time FROM partitions WHERE db=? AND tbl=? ORDER BY name",

@@ -25,14 +25,15 @@ def _result():
 def cmd_set(s: "Session", text: str, _second: str) -> "Result":
     Result = _result()
     body = text[3:].strip()
-    if body == "":
-        return Result.rows(["set"], [(f"{k}={v}",) for k, v in s.settings.items()])
-    if body == "-v":
-        rows = [(f"{k}={v}",) for k, v in s.settings.items(verbose=True)]
+    if body in ("", "-v"):  # hidden settings (credentials) are left out, as Hive's SetProcessor does
+        rows = [(f"{k}={v}",) for k, v in s.settings.items(verbose=body == "-v") if not s.settings.is_hidden(k)]
         return Result.rows(["set"], rows)
     if "=" not in body:
         key = body.strip()
-        value = s.settings.get(key)
+        name = key[9:] if key.startswith("hiveconf:") else key
+        if s.settings.is_hidden(name):
+            return Result.rows(["set"], [(f"{key} is a hidden config",)])
+        value = s.settings.get(name)
         if key.startswith("hivevar:"):
             value = s.hivevar.get(key[8:])
         if value is None:
@@ -40,6 +41,11 @@ def cmd_set(s: "Session", text: str, _second: str) -> "Result":
         return Result.rows(["set"], [(f"{key}={value}",)])
     key, value = body.split("=", 1)
     key, value = key.strip(), value.strip()
+    from hiveish.settings import RESTRICTED
+
+    if (key[9:] if key.startswith("hiveconf:") else key) in RESTRICTED:
+        raise errors.SemanticException(f"Cannot modify {key} at runtime. It is in the list of parameters that "
+                                       "can't be modified at runtime")
     if key.startswith("hivevar:"):
         s.hivevar[key[8:]] = value
     elif key.startswith("hiveconf:"):
@@ -55,6 +61,12 @@ def cmd_set(s: "Session", text: str, _second: str) -> "Result":
 def cmd_reset(s: "Session", text: str, _second: str) -> "Result":
     body = text[5:].strip()
     if body:
+        from hiveish.settings import RESTRICTED
+
+        for key in body.split():
+            if key in RESTRICTED:
+                raise errors.SemanticException(f"Cannot modify {key} at runtime. It is in the list of parameters "
+                                               "that can't be modified at runtime")
         for key in body.split():
             s.settings.reset(key)
             s.on_setting_changed(key)

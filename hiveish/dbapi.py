@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import re
+import secrets
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import pyarrow as pa
@@ -13,25 +15,40 @@ from hiveish.session import Result, Session
 
 
 def quote_literal(value: Any) -> str:
-    """A HiveQL literal for a Python value (strings escaped, never interpolated raw)."""
+    """A HiveQL literal for a Python value: a typed constant, strings escaped, never interpolated raw.
+
+    The result is data: nothing in it is a `${...}` reference (bind after substitution) and its quoting
+    is closed whatever the value holds (quotes, backslashes, NUL, newlines, unicode).
+    """
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        if -2 ** 63 <= value < 2 ** 63:
+            return str(value)
+        if abs(value) < 10 ** 38:
+            return f"{value}BD"
+        raise errors.DataError(f"Parameter {value} is out of range of every Hive numeric type (DECIMAL(38,0) at most)")
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return f"CAST('{value}' AS DOUBLE)"
         return repr(value)
     if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise errors.DataError(f"Parameter Decimal('{value}') has no Hive DECIMAL value")
         return f"{value}BD"
     if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            raise errors.NotSupportedError(
+                "Parameter is a timezone-aware datetime; Hive TIMESTAMP has no time zone: pass a naive datetime")
         return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
     if isinstance(value, datetime.date):
         return f"DATE '{value.isoformat()}'"
     if isinstance(value, (bytes, bytearray, memoryview)):
         return "unhex('" + bytes(value).hex() + "')"
+    if isinstance(value, (list, tuple, dict, set, frozenset)):
+        raise errors.NotSupportedError(f"Parameter of type {type(value).__name__} cannot be bound as a Hive literal")
     text = str(value)
     out = ["'"]
     for ch in text:
@@ -51,17 +68,23 @@ def quote_literal(value: Any) -> str:
     return "".join(out)
 
 
-def bind_parameters(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> str:
-    """Replace `%s` / `%(name)s` outside quoted literals; `%%` becomes `%`.
-
-    A lone `%` inside a literal (`LIKE 'a%'`) is left untouched.
+def split_placeholders(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[list[str], list[Any]]:
+    """The statement's text around its `%s` / `%(name)s` placeholders (outside quoted literals), and
+    the value of each: `len(parts) == len(values) + 1`. `%%` becomes `%`; a lone `%` inside a literal
+    (`LIKE 'a%'`) is left untouched.
     """
-    if params is None:
-        return sql
+    parts: list[str] = []
+    values: list[Any] = []
     out: list[str] = []
     i, n = 0, len(sql)
     quote: str | None = None
     positional = iter(params) if not isinstance(params, Mapping) else None
+
+    def slot(value: Any) -> None:
+        parts.append("".join(out))
+        out.clear()
+        values.append(value)
+
     while i < n:
         ch = sql[i]
         if quote:
@@ -83,6 +106,12 @@ def bind_parameters(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) 
             out.append(ch)
             i += 1
             continue
+        if sql.startswith(("--", "/*"), i):  # a comment: copied as written (its quotes quote nothing)
+            end = sql.find("\n", i) if ch == "-" else sql.find("*/", i + 2)
+            end = n if end < 0 else end + (0 if ch == "-" else 2)
+            out.append(sql[i:end])
+            i = end
+            continue
         if ch == "%" and i + 1 < n:
             nxt = sql[i + 1]
             if nxt == "%":
@@ -93,7 +122,7 @@ def bind_parameters(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) 
                 if positional is None:
                     raise errors.ProgrammingError("Positional %s placeholder used with a mapping of parameters")
                 try:
-                    out.append(quote_literal(next(positional)))
+                    slot(next(positional))
                 except StopIteration:
                     raise errors.ProgrammingError("Not enough parameters for the SQL statement") from None
                 i += 2
@@ -107,12 +136,42 @@ def bind_parameters(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) 
                     raise errors.ProgrammingError("Named placeholder used with a sequence of parameters")
                 if name not in params:
                     raise errors.ProgrammingError(f"Missing parameter '{name}'")
-                out.append(quote_literal(params[name]))
+                slot(params[name])
                 i = end + 2
                 continue
         out.append(ch)
         i += 1
-    return "".join(out)
+    parts.append("".join(out))
+    if positional is not None and next(positional, _END) is not _END:
+        raise errors.ProgrammingError("Not all parameters were used in the SQL statement")
+    return parts, values
+
+
+_END = object()
+
+
+def bind_parameters(sql: str, params: Sequence[Any] | Mapping[str, Any] | None,
+                    substitute: Callable[[str], str] | None = None) -> str:
+    """The statement with its placeholders replaced by the parameters as literals (`quote_literal`).
+
+    `substitute` (the session's `${...}` variable substitution) runs over the statement's own text
+    first, with each placeholder held by a marker it cannot match; the values go in after, so nothing
+    inside a bound value is ever substituted, and a variable's text never becomes a placeholder.
+    """
+    if params is None:
+        return substitute(sql) if substitute else sql
+    parts, values = split_placeholders(sql, params)
+    literals = [quote_literal(v) for v in values]
+    if substitute is not None and values:
+        token = secrets.token_hex(8)  # a `$` not followed by `{` ends any reference: markers stay whole
+        text = substitute("".join(p + (f"\0$p{token}:{k}\0" if k < len(values) else "")
+                                  for k, p in enumerate(parts)))
+        pieces = re.split(f"\0\\$p{token}:(\\d+)\0", text)
+        if [int(x) for x in pieces[1::2]] != list(range(len(values))):
+            raise errors.InternalError("Variable substitution disturbed the statement's parameter placeholders")
+        return "".join(piece if k % 2 == 0 else literals[int(piece)] for k, piece in enumerate(pieces))
+    text = substitute(parts[0]) if substitute is not None else parts[0]
+    return text + "".join(lit + part for lit, part in zip(literals, parts[1:]))
 
 
 class Connection:
@@ -213,10 +272,11 @@ class Cursor:
     def execute(self, operation: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None) -> "Cursor":
         self._check()
         self._reset()
-        sql = bind_parameters(operation, parameters)
         session = self.connection.session
+        # ${...} variables are substituted in the statement's text, then parameters bound as values
+        sql = bind_parameters(operation, parameters, session.substitute)
         try:
-            result = session.execute(sql)
+            result = session.execute(sql, substituted=True)
         finally:
             self.jobs = list(session.statement_jobs)
             self.messages = [(errors.Warning, w) for w in session.statement_warnings]

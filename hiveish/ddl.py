@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from catalog.catalog import absolute_location
+from catalog.catalog import absolute_location, encode_table_name, is_hidden
 from catalog.model import (
     EXTERNAL,
     FILE_FORMATS,
@@ -255,6 +255,8 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
         table.temporary = temporary
         if not table.sd.location:
             table.sd.location = s.catalog.default_table_location(db, name)
+        if not table.is_external:  # deleted on DROP: it must not hold the warehouse, the metastore, others
+            s.catalog.check_managed_location(table.sd.location, f"table {db_name}.{name}")
         if table.is_external:
             table.params["EXTERNAL"] = "TRUE"
         query = tree.args.get("expression")
@@ -398,8 +400,9 @@ def drop_database(s: "Session", name: str, if_exists: bool, cascade: bool) -> "R
                 managed_paths.append(table.sd.location)
             s.metastore.drop_table(name, t)
         s.metastore.drop_database(name)
+        protected = s.catalog.protected()
         for p in managed_paths + [db.location]:  # journaled with the transaction
-            s.catalog.trash(p)
+            s.catalog.trash(p, protected)
     if s.current_db == name:
         s.current_db = "default"
     return _ok()
@@ -432,8 +435,9 @@ def run_drop(s: "Session", tree: exp.Drop, text: str) -> "Result":
                     if p.sd.location and not p.sd.location.startswith(t.sd.location + "/"):
                         to_delete.append(p.sd.location)
             s.metastore.drop_table(t.db, t.name)
+        protected = s.catalog.protected() if to_delete else None
         for path in to_delete:  # journaled with the transaction: gone entirely or not at all
-            s.catalog.trash(path)
+            s.catalog.trash(path, protected)
     return _ok()
 
 
@@ -542,6 +546,8 @@ def add_partition(s: "Session", t: Table, values: list[str], location: str | Non
         s.metastore.add_partition(t.db, t.name, name, Partition(values, t.sd.copy(), {}, int(time.time())))
         return
     loc = absolute_location(location) if location else s.catalog.partition_location(t, values)
+    if location and t.table_type == MANAGED:  # dropped with the partition: it must hold nothing else
+        s.catalog.check_managed_location(loc, f"partition {name} of table {t.db}.{t.name}")
     sd = t.sd.copy(location=loc)
     s.metastore.add_partition(t.db, t.name, name, Partition(values, sd, {}, int(time.time())))
     if not location:
@@ -603,11 +609,19 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
         old_db, old_name, old_loc = t.db, t.name, t.sd.location
         t.db, t.name = new_db, new_name
         moved = False
-        if t.table_type == MANAGED and old_loc:
+        old_home = s.metastore.get_database(old_db)
+        # as Hive's HiveAlterHandler (HIVE-14909): only a managed table in its database's own directory
+        # moves; a table created with a LOCATION of the user's keeps it, like an external table
+        homes = {s.catalog.default_table_location(old_home, old_name).rstrip("/"),
+                 f"{old_home.location.rstrip('/')}/{encode_table_name(old_name)}"} if old_home else set()
+        if t.table_type == MANAGED and old_loc and old_loc.rstrip("/") in homes:
             db = s.metastore.get_database(new_db)
             new_loc = s.catalog.default_table_location(db, new_name)
             fs = s.catalog.fs(old_loc)
-            if fs.exists(old_loc) and not fs.exists(new_loc):
+            if fs.exists(old_loc):
+                if fs.exists(new_loc):
+                    raise errors.ExecutionError(f"Unable to alter table. New location for this table "
+                                                f"{new_db}.{new_name} already exists : {new_loc}")
                 s.catalog.move(old_loc, new_loc)  # journaled: undone with the transaction
                 moved = True
             t.sd.location = new_loc
@@ -663,8 +677,9 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
             s.metastore.drop_partition(t.db, t.name, pname)
             if t.table_type == MANAGED:
                 paths.append(p.sd.location)
+        protected = s.catalog.protected() if paths else None
         for path in paths:  # journaled with the transaction: gone entirely or not at all
-            s.catalog.trash(path)
+            s.catalog.trash(path, protected)
         return
     if m := re.match(r"(?is)partition\s*\(" + SPEC_BODY + r"\)\s+(.*)$", r):
         values = full_spec(s, t, parse_spec(m.group(1)))
@@ -685,12 +700,18 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
                 new_loc = s.catalog.partition_location(t, new_values)
                 fs = s.catalog.fs(old_loc)
                 if fs.exists(old_loc):
+                    if fs.exists(new_loc):  # never moved into (or over) a directory already there
+                        raise errors.ExecutionError(f"Unable to alter partition. New location for this table "
+                                                    f"{t.db}.{t.name} already exists : {new_loc}")
                     s.catalog.move(old_loc, new_loc)  # journaled: undone with the transaction
                 p.sd.location = new_loc
             s.metastore.alter_partition(t.db, t.name, pname, p, new_name)
             return
         if mm := re.match(r"(?is)set\s+location\s+(.*)$", sub):
             p.sd.location = absolute_location(unquote(mm.group(1)))
+            if t.table_type == MANAGED:
+                s.catalog.check_managed_location(p.sd.location, f"partition {pname} of table {t.db}.{t.name}",
+                                                 skip_partition=f"{pname} of table {t.db}.{t.name}")
         elif mm := re.match(r"(?is)set\s+fileformat\s+(\w+)$", sub):
             p.sd = _format_sd(mm.group(1), p.sd)
         elif mm := re.match(r"(?is)set\s+serdeproperties\s*\((.*)\)$", sub):
@@ -703,11 +724,14 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
         s.metastore.alter_partition(t.db, t.name, pname, p)
         return
     if m := re.match(r"(?is)set\s+tblproperties\s*\((.*)\)\s*$", r):
+        was = t.table_type
         t.params.update(_props(m.group(1)))
         if t.params.get("EXTERNAL", "").upper() == "TRUE":
             t.table_type = EXTERNAL
         elif "EXTERNAL" in t.params and t.params["EXTERNAL"].upper() == "FALSE":
             t.table_type = MANAGED
+        if t.table_type == MANAGED and was != MANAGED and t.sd.location:
+            s.catalog.check_managed_location(t.sd.location, f"table {t.db}.{t.name}", skip_table=(t.db, t.name))
         s.metastore.alter_table(t)
         return
     if m := re.match(r"(?is)unset\s+tblproperties\s*(if\s+exists\s*)?\((.*)\)\s*$", r):
@@ -717,6 +741,8 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
         return
     if m := re.match(r"(?is)set\s+location\s+(.*)$", r):
         t.sd.location = absolute_location(unquote(m.group(1)))
+        if t.table_type == MANAGED:
+            s.catalog.check_managed_location(t.sd.location, f"table {t.db}.{t.name}", skip_table=(t.db, t.name))
         s.metastore.alter_table(t)
         return
     if m := re.match(r"(?is)set\s+fileformat\s+(\w+)\s*$", r):
@@ -856,12 +882,13 @@ def cmd_truncate(s: "Session", text: str, _second: str) -> "Result":
             locations = [p.sd.location for p in s.metastore.list_partitions(t.db, t.name)]
         else:
             locations = [t.sd.location]
+        protected = s.catalog.protected()
         for loc in locations:  # journaled with the transaction: all files go, or none
             fs = s.catalog.fs(loc)
             if fs.exists(loc):
                 for child in fs.list(loc):
-                    if not child.path.rstrip("/").rsplit("/", 1)[-1].startswith(".hive-"):
-                        s.catalog.trash(child.path)
+                    if not is_hidden(child.path):  # only visible entries go, as INSERT OVERWRITE replaces
+                        s.catalog.trash(child.path, protected)
     return _ok()
 
 

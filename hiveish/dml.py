@@ -199,6 +199,7 @@ def commit(s: "Session", pendings: list[PendingWrite], file_name=_output_name) -
     COMMIT only the staging directories (holding the replaced files) remain to delete.
     `file_name(existing names, staged path)` names each file in its target directory.
     """
+    protected = None  # what an overwrite must not replace, read once the first time it is needed
     try:
         with s.metastore.transaction():
             for pw in pendings:
@@ -215,8 +216,10 @@ def commit(s: "Session", pendings: list[PendingWrite], file_name=_output_name) -
                         fs.mkdirs(old_dir)
                         for child in fs.list(target.location):
                             base = child.path.rsplit("/", 1)[-1]
-                            if child.path.rstrip("/") == pw.staging.rstrip("/") or base.startswith(".hive-staging"):
-                                continue
+                            if child.path.rstrip("/") == pw.staging.rstrip("/") or is_hidden(base):
+                                continue  # as Hive's replaceFiles: only visible entries are replaced
+                            protected = protected or s.catalog.protected()
+                            s.catalog.check_delete(child.path, protected, "overwrite")
                             s.catalog.move(child.path, f"{old_dir}/{base}")
                     existing = {c.path.rsplit("/", 1)[-1] for c in fs.list(target.location)}
                     for staged in target.staged:
@@ -326,6 +329,8 @@ def _directory_target(s: "Session", ins: exp.Insert) -> PendingWrite:
         plist.append(p)
     sd, _, _ = storage_from_properties(s, plist, sd, {})
     sd.location = path
+    # its visible entries are replaced: it must not be or hold the warehouse, the metastore, a table
+    s.catalog.check_delete(path, action="overwrite directory")
     return PendingWrite(table=None, overwrite=True, staging=_staging_dir(_parent(path)), directory_sd=sd)
 
 

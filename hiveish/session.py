@@ -165,7 +165,7 @@ class Session:
 
     # -- entry points -----------------------------------------------------------------------------
     def substitute(self, text: str) -> str:
-        return substitute(text, self.hivevar, self.settings.get)
+        return substitute(text, self.hivevar, self.settings.visible)  # credentials are never substituted
 
     def execute_script(self, script: str) -> Iterator[tuple[str, Result]]:
         """Run every statement of a script in turn, yielding (statement, result)."""

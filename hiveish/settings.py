@@ -1,7 +1,9 @@
 """Session settings: one table of known keys, defaults and help.
 
 Unknown keys are accepted and kept, as Hive does; `SET -v` lists the known
-ones with their help text.
+ones with their help text. Settings holding credentials are marked `secret`: like the keys of
+Hive's `hive.conf.hidden.list` (which hiveish honours too) they are used but never shown by
+`SET` nor substituted for `${hiveconf:...}`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ class Setting:
     name: str
     default: str
     help: str
+    secret: bool = False  # a credential: hidden from SET output and ${hiveconf:...} substitution
 
 
 def _system_time_zone() -> str:
@@ -29,6 +32,13 @@ def _system_time_zone() -> str:
         pass
     return "UTC"
 
+
+# Hive 2.x's default hive.conf.hidden.list
+_HIVE_HIDDEN = (
+    "javax.jdo.option.ConnectionPassword", "hive.server2.keystore.password",
+    "fs.s3.awsAccessKeyId", "fs.s3.awsSecretAccessKey", "fs.s3n.awsAccessKeyId", "fs.s3n.awsSecretAccessKey",
+    "fs.s3a.access.key", "fs.s3a.secret.key", "fs.s3a.proxy.password",
+)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("hive.metastore.warehouse.dir", "", "Root directory of managed tables (the warehouse)."),
@@ -85,8 +95,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hiveish.staging.max_age", "86400",
             "Seconds after which a write removes a staging directory in its target that no session of this "
             "metastore registered (another metastore's, or one a late write brought back)."),
+    Setting("hiveish.hdfs.token", "", "Hadoop delegation token for WebHDFS.", secret=True),
+    Setting("hive.conf.hidden.list", ",".join(_HIVE_HIDDEN),
+            "Comma separated list of configuration options which should not be read by normal user like passwords"
+            " (settings marked secret are hidden too)."),
 )
 KNOWN: dict[str, Setting] = {s.name: s for s in SETTINGS}
+# keys SET cannot change once the session runs (Hive's hive.conf.restricted.list keeps these too)
+RESTRICTED = frozenset({"hive.conf.hidden.list", "hive.conf.restricted.list"})
 
 
 class Settings:
@@ -123,16 +139,29 @@ class Settings:
         self._values[key.strip()] = str(value)
 
     def reset(self, key: str | None = None) -> None:
-        if key is None:
-            self._values.clear()
+        if key is None:  # keys fixed for the session (RESTRICTED) keep the value they started with
+            self._values = {k: v for k, v in self._values.items() if k in RESTRICTED}
         else:
             self._values.pop(key, None)
 
     def is_set(self, key: str) -> bool:
         return key in self._values
 
+    def is_hidden(self, key: str) -> bool:
+        """A credential: marked secret in the table, or listed in hive.conf.hidden.list."""
+        key = key.strip()
+        s = KNOWN.get(key)
+        if s is not None and s.secret:
+            return True
+        listed = self.get("hive.conf.hidden.list") or ""
+        return key in {k.strip() for k in listed.split(",") if k.strip()}
+
+    def visible(self, key: str) -> str | None:
+        """The value as users may read it (`${hiveconf:key}`): None for an unset or hidden key."""
+        return None if self.is_hidden(key) else self.get(key)
+
     def items(self, verbose: bool = False) -> list[tuple[str, str]]:
-        """All values to show for `SET` (user-set plus known keys with `-v`)."""
+        """All values (user-set plus known keys with `-v`), hidden ones included: `SET` filters them."""
         keys = set(self._values)
         if verbose:
             keys |= set(KNOWN)
