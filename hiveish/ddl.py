@@ -91,9 +91,11 @@ def _lit(e: exp.Expression | None) -> str | None:
 def cmd_create_text(s: "Session", text: str, second: str) -> "Result | None":
     if second in ("database", "schema"):
         return create_database(s, text)
-    if second == "function" or re.match(r"(?is)\s*create\s+temporary\s+function", text):
-        raise errors.NotSupportedError("CREATE FUNCTION is not supported (no Java UDFs in hiveish)")
-    if re.match(r"(?is)\s*create\s+(or\s+replace\s+)?(materialized\s+)?view", text):
+    if re.match(r"(?is)\s*create\s+temporary\s+macro\b", text):
+        from hiveish import macros
+
+        return macros.create_macro(s, text)
+    if re.match(r"(?is)\s*create\s+(or\s+replace\s+)?view", text):
         return create_view_text(s, text)
     return None
 
@@ -221,6 +223,11 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
     props = list(tree.args["properties"].expressions) if tree.args.get("properties") else []
     like = next((p for p in props if isinstance(p, exp.LikeProperty)), None)
     temporary = any(isinstance(p, exp.TemporaryProperty) for p in props)
+    handler = next((p for p in props if isinstance(p, exp.StorageHandlerProperty)), None)
+    if handler is not None:
+        from hiveish import refusals
+
+        raise refusals.storage_handler(_lit(handler.this), f"{db_name}.{name}")
     with s.metastore.transaction():
         db = s.metastore.get_database(db_name)
         if db is None:
@@ -250,6 +257,9 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
                     raise errors.SemanticException(f"[Error 10036]: Duplicate column name: {c.name}")
                 seen.add(c.name.lower())
             table = Table(db_name, name, EXTERNAL if external else MANAGED, cols, parts, sd, params, comment=comment)
+        from hiveish import refusals
+
+        refusals.check_table_properties(table.params, f"{db_name}.{name}")
         table.owner = getpass.getuser()
         table.create_time = int(time.time())
         table.temporary = temporary
@@ -374,8 +384,14 @@ def cmd_drop_text(s: "Session", text: str, second: str) -> "Result | None":
         if not m:
             raise errors.ParseException("cannot recognize input near 'drop' 'database'", 1, 0)
         return drop_database(s, m.group(2).lower(), bool(m.group(1)), (m.group(3) or "").lower() == "cascade")
-    if second in ("function", "temporary", "macro", "index"):
-        return _ok()
+    if re.match(r"(?is)\s*drop\s+(temporary\s+)?macro\b", text):
+        from hiveish import macros
+
+        return macros.drop_macro(s, text)
+    if re.match(r"(?is)\s*drop\s+(temporary\s+)?function\b", text):
+        from hiveish import macros
+
+        return macros.drop_function(s, text)
     return None
 
 
@@ -699,10 +715,16 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
             _alter_partition_columns(s, t, p, pname, op[0])
             return
         else:
+            from hiveish import refusals
+
+            refusals.check_alter(sub)
             raise errors.NotSupportedError(f"ALTER TABLE ... PARTITION {sub.split()[0]} is not supported")
         s.metastore.alter_partition(t.db, t.name, pname, p)
         return
     if m := re.match(r"(?is)set\s+tblproperties\s*\((.*)\)\s*$", r):
+        from hiveish import refusals
+
+        refusals.check_table_properties(_props(m.group(1)), t.qualified_name)
         t.params.update(_props(m.group(1)))
         if t.params.get("EXTERNAL", "").upper() == "TRUE":
             t.table_type = EXTERNAL
@@ -733,9 +755,12 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
             t.sd.serde_params.update(_props(m.group(2)))
         s.metastore.alter_table(t)
         return
-    if low.startswith(("touch", "compact", "concatenate", "archive", "unarchive", "enable", "disable",
-                       "not ", "skewed", "clustered", "update statistics")):
+    if low.startswith("touch"):  # Hive: only the table's last DDL time and hooks; the row is rewritten here
+        s.metastore.alter_table(t)
         return
+    from hiveish import refusals
+
+    refusals.check_alter(r)
     raise errors.NotSupportedError(f"ALTER TABLE {r.split()[0] if r else ''} is not supported")
 
 

@@ -128,6 +128,7 @@ class Session:
         self.job_listeners: list[Callable[[str, object], None]] = []
         self._statement_text = ""
         self._depth = 0
+        self.macros: dict = {}  # CREATE TEMPORARY MACRO: name -> hiveish.macros.Macro
         self.current_db = "default"
         if database and database != "default":
             self.use(database)
@@ -260,9 +261,10 @@ class Session:
 
     # -- dispatch ---------------------------------------------------------------------------------
     def _dispatch(self, text: str) -> Result:
-        from hiveish import commands
+        from hiveish import commands, refusals
 
         text = strip_comments(text).strip() or text
+        refusals.check_statement(text)
         head = re.match(r"\s*(\w+)(?:\s+(\w+))?", text)
         word = head.group(1).lower() if head else ""
         second = (head.group(2) or "").lower() if head else ""
@@ -284,6 +286,10 @@ class Session:
         trees = [t for t in trees if t is not None]
         if len(trees) != 1:
             raise errors.ParseException("expected exactly one statement", 1, 0)
+        if self.macros:
+            from hiveish.macros import expand
+
+            return expand(self, trees[0])
         return trees[0]
 
     # -- shared helpers ------------------------------------------------------------------------------
