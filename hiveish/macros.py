@@ -62,7 +62,7 @@ def expand(s: "Session", tree: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Anonymous) and str(node.this).lower() in macros:
             name = str(node.this).lower()
             call = f"{name}(" + ", ".join(a.sql("hive") for a in node.expressions) + ")"
-            return macros[name].call(list(node.expressions), call)
+            return macros[name].call([expand(s, a.copy()) for a in node.expressions], call)  # nested calls too
         return node
 
     return tree.transform(sub)

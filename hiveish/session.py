@@ -129,6 +129,9 @@ class Session:
         self._statement_text = ""
         self._depth = 0
         self.macros: dict = {}  # CREATE TEMPORARY MACRO: name -> hiveish.macros.Macro
+        # tables only this session's queries see, ahead of the metastore's: (db, name) -> Table
+        # (DB-API `Connection.register`, hiveish.registered)
+        self.registered: dict = {}
         self.current_db = "default"
         if database and database != "default":
             self.use(database)
@@ -309,7 +312,8 @@ class Session:
 
         class _View:
             def get_table(self, db, name):
-                return session.metastore.get_table(db, name)
+                registered = session.registered.get((db.lower(), name.lower())) if session.registered else None
+                return registered or session.metastore.get_table(db, name)
 
             def partitions(self, table):
                 return session.catalog.partitions(table)
