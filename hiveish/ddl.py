@@ -755,6 +755,10 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
             t.sd.serde_params.update(_props(m.group(2)))
         s.metastore.alter_table(t)
         return
+    if bucketing := _bucketing(t, r):  # metadata only, as in Hive: files already written stay as they are
+        t.sd.bucket_cols, t.sd.sort_cols, t.sd.num_buckets = bucketing
+        s.metastore.alter_table(t)
+        return
     if low.startswith("touch"):  # Hive: only the table's last DDL time and hooks; the row is rewritten here
         s.metastore.alter_table(t)
         return
@@ -762,6 +766,42 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
 
     refusals.check_alter(r)
     raise errors.NotSupportedError(f"ALTER TABLE {r.split()[0] if r else ''} is not supported")
+
+
+_COLS = r"\(((?:[^()`]|`[^`]*`)*)\)"
+
+
+def _bucketing(t: Table, r: str) -> tuple[list[str], list[tuple[str, int]], int] | None:
+    """ALTER TABLE ... CLUSTERED BY (c) [SORTED BY (c [ASC|DESC])] INTO n BUCKETS | NOT CLUSTERED | NOT SORTED
+    | INTO n BUCKETS: the table's new (bucket columns, sort columns, bucket count), or None."""
+    sd = t.sd
+    if re.fullmatch(r"(?is)not\s+clustered\s*", r):
+        return [], [], -1
+    if re.fullmatch(r"(?is)not\s+sorted\s*", r):
+        return list(sd.bucket_cols), [], sd.num_buckets
+    if m := re.fullmatch(r"(?is)into\s+(\d+)\s+buckets\s*", r):
+        return list(sd.bucket_cols), list(sd.sort_cols), int(m.group(1))
+    m = re.fullmatch(r"(?is)clustered\s+by\s*" + _COLS + r"\s*(?:sorted\s+by\s*" + _COLS + r"\s*)?into\s+(\d+)\s+buckets\s*", r)
+    if not m:
+        return None
+    names = {c.name.lower(): c.name for c in t.columns}
+
+    def column(text: str) -> str:
+        name = unquote(text.strip())
+        if name.lower() not in names:
+            raise errors.SemanticException(f"[Error 10002]: Invalid column reference {name}")
+        return names[name.lower()]
+
+    buckets = [column(c) for c in _split_commas(m.group(1))]
+    sorts = []
+    for item in _split_commas(m.group(2)) if m.group(2) else []:
+        sm = re.fullmatch(r"(?is)\s*(`[^`]*`|\w+)\s*(asc|desc)?\s*", item)
+        if not sm:
+            raise errors.ParseException(f"cannot recognize input near '{item.strip()}' in SORTED BY", 1, 0)
+        sorts.append((column(sm.group(1)), 0 if (sm.group(2) or "").lower() == "desc" else 1))
+    if int(m.group(3)) <= 0:
+        raise errors.SemanticException("[Error 10229]: Bucket number should be bigger than zero")
+    return buckets, sorts, int(m.group(3))
 
 
 # -- column changes -------------------------------------------------------------------------------

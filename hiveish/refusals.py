@@ -80,8 +80,6 @@ ALTER_OPERATIONS: list[tuple[re.Pattern, str, str]] = [(re.compile(p, re.I | re.
     (r"(enable|disable)\b", "ALTER TABLE ... ENABLE/DISABLE", "protection modes (NO_DROP, OFFLINE) were removed "
      "in Hive 2.0 and are not kept by hiveish"),
     (r"(not\s+)?skewed\b|set\s+skewed\b", "ALTER TABLE ... SKEWED BY", "hiveish keeps no skew information"),
-    (r"(not\s+)?clustered\b|not\s+sorted\b|into\s+\d+\s+buckets\b", "ALTER TABLE ... CLUSTERED BY",
-     "a table's bucketing is fixed when it is created"),
     (r"exchange\s+partition\b", "ALTER TABLE ... EXCHANGE PARTITION", "move the files and use ADD PARTITION"),
 ]]
 
