@@ -263,6 +263,8 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
         table.owner = getpass.getuser()
         table.create_time = int(time.time())
         table.temporary = temporary
+        if temporary and table.partition_keys:
+            raise errors.SemanticException("Partition columns are not supported on temporary tables")
         if not table.sd.location:
             table.sd.location = s.catalog.default_table_location(db, name)
         if table.is_external:
@@ -276,12 +278,17 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
         if query is None:
             s.metastore.create_table(table)
             s.catalog.fs(table.sd.location).mkdirs(table.sd.location)
+            if temporary:
+                s.temporary_tables.append((db_name, name, table.sd.location))
             return _ok()
     # CTAS: the query runs outside the metastore transaction (other sessions' statements go on
     # meanwhile); the table and its files appear together in one commit at the end
     from hiveish import dml
 
-    return dml.create_table_as(s, table, query, text)
+    result = dml.create_table_as(s, table, query, text)
+    if temporary:
+        s.temporary_tables.append((db_name, name, table.sd.location))
+    return result
 
 
 _PARTITIONED_ON = re.compile(r"(?is)\bpartitioned\s+on\s*\(([^()]*)\)")
@@ -448,6 +455,7 @@ def run_drop(s: "Session", tree: exp.Drop, text: str) -> "Result":
                     if p.sd.location and not p.sd.location.startswith(t.sd.location + "/"):
                         to_delete.append(p.sd.location)
             s.metastore.drop_table(t.db, t.name)
+            s.temporary_tables = [e for e in s.temporary_tables if e[:2] != (t.db, t.name)]
         for path in to_delete:  # journaled with the transaction: gone entirely or not at all
             s.catalog.trash(path)
     return _ok()

@@ -132,6 +132,8 @@ class Session:
         # tables only this session's queries see, ahead of the metastore's: (db, name) -> Table
         # (DB-API `Connection.register`, hiveish.registered)
         self.registered: dict = {}
+        # CREATE TEMPORARY TABLE: (db, name, location) of tables this session made, dropped when it closes
+        self.temporary_tables: list[tuple[str, str, str]] = []
         self.current_db = "default"
         if database and database != "default":
             self.use(database)
@@ -141,10 +143,23 @@ class Session:
     def close(self) -> None:
         if self._closed:
             return
+        self._drop_temporary_tables()
         self._closed = True
         if self._executor is not None:
             self._executor.close()
         self.metastore.close()
+
+    def _drop_temporary_tables(self) -> None:
+        """Hive's temporary tables end with their session (data included); one another session dropped
+        and made again under the same name is not ours, and stays."""
+        for db, name, location in reversed(self.temporary_tables):
+            try:
+                t = self.metastore.get_table(db, name)
+                if t is not None and t.sd.location == location:
+                    self.execute(f"DROP TABLE IF EXISTS `{db}`.`{name}`")
+            except Exception:  # noqa: BLE001 - closing goes on; the table stays, as after a crash
+                pass
+        self.temporary_tables = []
 
     def __enter__(self) -> "Session":
         return self

@@ -178,3 +178,29 @@ def test_alter_clustered_by_changes_the_bucketing_metadata(session):
     with pytest.raises(errors.SemanticException, match=r"\[Error 10002\]: Invalid column reference nope"):
         session.execute("ALTER TABLE bk CLUSTERED BY (nope) INTO 2 BUCKETS")
     session.execute("DROP TABLE bk")
+
+
+def test_temporary_tables_end_with_their_session(tmp_path):
+    """CREATE TEMPORARY TABLE used to make a permanent table: a script run twice then failed."""
+    paths = dict(warehouse=str(tmp_path / "wh"), metastore=str(tmp_path / "ms.db"))
+    for _ in range(2):
+        s = Session(**paths)
+        s.execute("CREATE TEMPORARY TABLE tmp1 (a INT)")
+        s.execute("INSERT INTO tmp1 VALUES (1)")
+        s.execute("CREATE TEMPORARY TABLE tmp2 AS SELECT a + 1 AS b FROM tmp1")
+        rows = s.execute("SELECT b FROM tmp2")
+        assert [r for b in rows.batches for r in b.to_pylist()] == [{"b": 2}]
+        location = s.metastore.get_table("default", "tmp1").sd.location
+        s.close()
+        assert not os.path.exists(location)
+    with Session(**paths) as s:
+        assert s.metastore.list_tables("default") == []
+        with pytest.raises(errors.SemanticException, match="Partition columns are not supported on temporary"):
+            s.execute("CREATE TEMPORARY TABLE tp (a INT) PARTITIONED BY (p STRING)")
+        s.execute("CREATE TEMPORARY TABLE gone (a INT)")
+        s.execute("DROP TABLE gone")
+        other = Session(**paths)
+        other.execute("CREATE TABLE gone (a INT)")  # another session's table of the same name: not ours
+        other.close()
+    with Session(**paths) as s:
+        assert s.metastore.list_tables("default") == ["gone"]
