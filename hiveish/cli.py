@@ -4,6 +4,7 @@
     hiveish -f script.sql                 # run a script file
     hiveish -i init.sql -f script.sql     # init files first (~/.hiveishrc before them)
     hiveish --outputformat=csv2 -e "..."  # Beeline's shapes instead of the CLI's
+    hiveish -hiveconf k=v -hivevar x=y -f job.hql   # single-dash long options, as `hive` takes them
 
 Without -e or -f: on a terminal, the interactive shell (`hiveish.shell.app`); otherwise
 the whole of stdin is run as a script.
@@ -153,8 +154,71 @@ def _version() -> str:
     return __version__
 
 
+def _takes_value(action: argparse.Action) -> bool | None:
+    """True: needs a value; None: an optional one (only as `--name=value`); False: a flag."""
+    if action.nargs == 0 or isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+        return False
+    return None if action.nargs == "?" else True
+
+
+def hive_style_argv(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """Arguments as the Hive CLI's GnuParser reads them, rewritten for argparse.
+
+    A long option may be written with one dash (`-hiveconf k=v`, `-database db`, `-hivevar`,
+    `-define`) or two, its value after `=` or as the next argument (which may start with a
+    dash: `-e "-- note..."`); `-dk=v` is `-d k=v`. A single-dash word that is no option is
+    `Unrecognized option`, never read as a burst of short flags (`-hivecon` is not `-h`).
+    """
+    actions = parser._option_string_actions
+    longs = {o[2:]: a for o, a in actions.items() if o.startswith("--")}
+    shorts = {o[1:]: a for o, a in actions.items() if len(o) == 2 and o[0] == "-" and o[1] != "-"}
+    out: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            out.append(arg)
+            if arg == "--":
+                out.extend(args[i:])
+                break
+            continue
+        body = arg.lstrip("-")
+        name, eq, value = body.partition("=")
+        action = longs.get(name) if (arg.startswith("--") or len(name) > 1) else None
+        if action is None and not arg.startswith("--") and len(name) == 1:
+            action = shorts.get(name)
+        if action is not None:
+            option = f"--{name}" if f"--{name}" in actions else f"-{name}"
+            wants = _takes_value(action)
+            if eq:
+                if wants is False:
+                    raise UsageError(f"Option {option} takes no value: {arg}")
+                out.append(f"{option}={value}")
+            elif wants and i < len(args):
+                out.append(f"{option}={args[i]}")
+                i += 1
+            else:
+                out.append(option)  # argparse reports a missing value
+            continue
+        if arg.startswith("--"):
+            out.append(arg)  # argparse: unrecognized arguments
+            continue
+        head = shorts.get(body[:1])
+        if head is not None and _takes_value(head):  # -dk=v, -e'select 1'
+            out.append(f"-{body[:1]}={body[1:]}")
+            continue
+        if body and all(c in shorts and _takes_value(shorts[c]) is False and c not in "hH" for c in body):
+            out.extend(f"-{c}" for c in body)  # -Sv
+            continue
+        raise UsageError(f"Unrecognized option: {arg}")
+    return out
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    args = build_parser().parse_args(list(argv))
+    parser = build_parser()
+    args = parser.parse_args(hive_style_argv(parser, argv))
     if args.execute is not None and args.file is not None:
         raise UsageError("The '-e' and '-f' options cannot be specified simultaneously")
     return args

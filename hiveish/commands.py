@@ -85,19 +85,18 @@ def cmd_use(s: "Session", text: str, _second: str) -> "Result":
     return _result()()
 
 
-def cmd_noop(s: "Session", text: str, _second: str) -> "Result":
-    return _result()()
-
-
-def cmd_unsupported(s: "Session", text: str, second: str) -> "Result":
-    raise errors.NotSupportedError(f"'{text.split()[0]}' is not supported by hiveish")
-
-
 def cmd_explain(s: "Session", text: str, _second: str) -> "Result":
     Result = _result()
-    m = re.match(r"(?is)\s*explain\s+((?:extended|formatted|dependency|authorization|analyze|vectorization)\s+)?(.*)$", text)
+    m = re.match(r"(?is)\s*explain\s+((?:extended|formatted|dependency|authorization|analyze|vectorization"
+                 r"|logical|cbo|locks|ast|ddl|reoptimization)\s+)?(.*)$", text)
     mode = (m.group(1) or "").strip().lower()
     body = m.group(2)
+    if mode not in ("", "extended", "analyze"):
+        raise errors.SemanticException(f"EXPLAIN {mode.upper()} is not supported: hiveish prints its own plan "
+                                       "(EXPLAIN, EXPLAIN EXTENDED, EXPLAIN ANALYZE), not Hive's operator tree")
+    from hiveish import refusals
+
+    refusals.check_statement(body)
     tree = s.parse(body)
     shared = None
     if isinstance(tree, exp.MultitableInserts):  # under MapReduce: one scan of the source for every branch
@@ -163,13 +162,6 @@ TEXT_COMMANDS: dict[str, Callable] = {
     "create": _lazy("hiveish.ddl", "cmd_create_text"),
     "drop": _lazy("hiveish.ddl", "cmd_drop_text"),
     "truncate": _lazy("hiveish.ddl", "cmd_truncate"),
-    "analyze": cmd_noop,
-    "add": cmd_noop,
-    "delete": cmd_unsupported,
-    "update": cmd_unsupported,
-    "dfs": cmd_unsupported,
-    "grant": cmd_unsupported,
-    "revoke": cmd_unsupported,
 }
 
 

@@ -194,6 +194,7 @@ class Connection:
                                hivevar=hivevar)
         self._closed = False
         self._cursors: list[Cursor] = []
+        self._registry = None  # hiveish.registered.Registry, made by the first register()
         self.progress_callback = progress
         if progress is not None:
             self.session.job_listeners.append(lambda _event, _report: progress(self.session.progress()))
@@ -219,6 +220,8 @@ class Connection:
             raise errors.Error("Connection already closed")
         for c in list(self._cursors):
             c._close_quietly()
+        if self._registry is not None:
+            self._registry.close()
         self.session.close()
         self._closed = True
 
@@ -229,6 +232,27 @@ class Connection:
     def rollback(self) -> None:
         self._check()
         raise errors.NotSupportedError("hiveish has no multi-statement transactions; each statement commits")
+
+    def register(self, name: str, obj: Any) -> None:
+        """Query a pandas/polars DataFrame or Arrow table as table `name` ([db.]name) of this connection.
+
+        The data is copied once (as Parquet, into a scratch directory removed on `close`); later changes
+        to `obj` are not seen. Registering a name again replaces the data. Only this connection's queries
+        see the table (on either engine); it shadows a metastore table of the same name.
+        """
+        self._check()
+        if self._registry is None:
+            from hiveish.registered import Registry
+
+            self._registry = Registry(self.session)
+        self._registry.register(name, obj)
+
+    def unregister(self, name: str) -> None:
+        """Forget a table `register` made, and delete its copy of the data."""
+        self._check()
+        if self._registry is None:
+            raise errors.TableNotFound(name)
+        self._registry.unregister(name)
 
     def cursor(self) -> "Cursor":
         self._check()
@@ -254,6 +278,7 @@ class Cursor:
         self._batches: Iterator[pa.RecordBatch] | None = None
         self._rows: list[tuple] = []
         self._pos = 0
+        self._batch: pa.RecordBatch | None = None  # the batch `_rows` came from (fetch_df takes its rest)
         self._pending_batch: pa.RecordBatch | None = None
         self.rowcount = -1
         self.description: list[tuple] | None = None
@@ -329,6 +354,7 @@ class Cursor:
         self.messages = []
         self._rows = []
         self._pos = 0
+        self._batch = None
         self.description = None
         self.rowcount = -1
 
@@ -341,6 +367,7 @@ class Cursor:
                 self._rows = list(zip(*[c.to_pylist() for c in batch.columns])) if batch.num_columns else \
                     [()] * batch.num_rows
                 self._pos = 0
+                self._batch = batch
                 return True
         self._batches = None
         return False
@@ -397,6 +424,31 @@ class Cursor:
         from catalog.types import parse_type
 
         return pa.table({n: pa.array([], type=parse_type(d[1]).to_arrow()) for n, d in zip(names, self.description)})
+
+    def _rest_table(self) -> pa.Table:
+        """The rest of the result as one Arrow table, rows of a batch fetched row by row included."""
+        self._require_result()
+        head: list[pa.RecordBatch] = []
+        if self._batch is not None and self._pos < len(self._rows):
+            head = [self._batch.slice(self._pos)]
+        self._rows, self._pos, self._batch = [], 0, None
+        rest = self.fetch_arrow_table()
+        if not head:
+            return rest
+        first = pa.Table.from_batches(head)
+        return pa.concat_tables([first, rest]) if rest.num_rows else first
+
+    def fetch_df(self):
+        """The rest of the result as a pandas DataFrame: one Arrow `to_pandas()`, no Python loop over rows."""
+        return self._rest_table().to_pandas()
+
+    def fetch_polars(self):
+        """The rest of the result as a polars DataFrame (needs the `polars` package)."""
+        try:
+            import polars
+        except ImportError:
+            raise errors.NotSupportedError("fetch_polars() needs the polars package (pip install polars)") from None
+        return polars.from_arrow(self._rest_table())
 
     def __iter__(self):
         return self

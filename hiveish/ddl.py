@@ -91,9 +91,11 @@ def _lit(e: exp.Expression | None) -> str | None:
 def cmd_create_text(s: "Session", text: str, second: str) -> "Result | None":
     if second in ("database", "schema"):
         return create_database(s, text)
-    if second == "function" or re.match(r"(?is)\s*create\s+temporary\s+function", text):
-        raise errors.NotSupportedError("CREATE FUNCTION is not supported (no Java UDFs in hiveish)")
-    if re.match(r"(?is)\s*create\s+(or\s+replace\s+)?(materialized\s+)?view", text):
+    if re.match(r"(?is)\s*create\s+temporary\s+macro\b", text):
+        from hiveish import macros
+
+        return macros.create_macro(s, text)
+    if re.match(r"(?is)\s*create\s+(or\s+replace\s+)?view", text):
         return create_view_text(s, text)
     return None
 
@@ -221,6 +223,11 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
     props = list(tree.args["properties"].expressions) if tree.args.get("properties") else []
     like = next((p for p in props if isinstance(p, exp.LikeProperty)), None)
     temporary = any(isinstance(p, exp.TemporaryProperty) for p in props)
+    handler = next((p for p in props if isinstance(p, exp.StorageHandlerProperty)), None)
+    if handler is not None:
+        from hiveish import refusals
+
+        raise refusals.storage_handler(_lit(handler.this), f"{db_name}.{name}")
     with s.metastore.transaction():
         db = s.metastore.get_database(db_name)
         if db is None:
@@ -250,9 +257,14 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
                     raise errors.SemanticException(f"[Error 10036]: Duplicate column name: {c.name}")
                 seen.add(c.name.lower())
             table = Table(db_name, name, EXTERNAL if external else MANAGED, cols, parts, sd, params, comment=comment)
+        from hiveish import refusals
+
+        refusals.check_table_properties(table.params, f"{db_name}.{name}")
         table.owner = getpass.getuser()
         table.create_time = int(time.time())
         table.temporary = temporary
+        if temporary and table.partition_keys:
+            raise errors.SemanticException("Partition columns are not supported on temporary tables")
         if not table.sd.location:
             table.sd.location = s.catalog.default_table_location(db, name)
         if not table.is_external:  # deleted on DROP: it must not hold the warehouse, the metastore, others
@@ -268,12 +280,17 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
         if query is None:
             s.metastore.create_table(table)
             s.catalog.fs(table.sd.location).mkdirs(table.sd.location)
+            if temporary:
+                s.temporary_tables.append((db_name, name, table.sd.location))
             return _ok()
     # CTAS: the query runs outside the metastore transaction (other sessions' statements go on
     # meanwhile); the table and its files appear together in one commit at the end
     from hiveish import dml
 
-    return dml.create_table_as(s, table, query, text)
+    result = dml.create_table_as(s, table, query, text)
+    if temporary:
+        s.temporary_tables.append((db_name, name, table.sd.location))
+    return result
 
 
 _PARTITIONED_ON = re.compile(r"(?is)\bpartitioned\s+on\s*\(([^()]*)\)")
@@ -376,8 +393,14 @@ def cmd_drop_text(s: "Session", text: str, second: str) -> "Result | None":
         if not m:
             raise errors.ParseException("cannot recognize input near 'drop' 'database'", 1, 0)
         return drop_database(s, m.group(2).lower(), bool(m.group(1)), (m.group(3) or "").lower() == "cascade")
-    if second in ("function", "temporary", "macro", "index"):
-        return _ok()
+    if re.match(r"(?is)\s*drop\s+(temporary\s+)?macro\b", text):
+        from hiveish import macros
+
+        return macros.drop_macro(s, text)
+    if re.match(r"(?is)\s*drop\s+(temporary\s+)?function\b", text):
+        from hiveish import macros
+
+        return macros.drop_function(s, text)
     return None
 
 
@@ -435,6 +458,7 @@ def run_drop(s: "Session", tree: exp.Drop, text: str) -> "Result":
                     if p.sd.location and not p.sd.location.startswith(t.sd.location + "/"):
                         to_delete.append(p.sd.location)
             s.metastore.drop_table(t.db, t.name)
+            s.temporary_tables = [e for e in s.temporary_tables if e[:2] != (t.db, t.name)]
         protected = s.catalog.protected() if to_delete else None
         for path in to_delete:  # journaled with the transaction: gone entirely or not at all
             s.catalog.trash(path, protected)
@@ -720,10 +744,16 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
             _alter_partition_columns(s, t, p, pname, op[0])
             return
         else:
+            from hiveish import refusals
+
+            refusals.check_alter(sub)
             raise errors.NotSupportedError(f"ALTER TABLE ... PARTITION {sub.split()[0]} is not supported")
         s.metastore.alter_partition(t.db, t.name, pname, p)
         return
     if m := re.match(r"(?is)set\s+tblproperties\s*\((.*)\)\s*$", r):
+        from hiveish import refusals
+
+        refusals.check_table_properties(_props(m.group(1)), t.qualified_name)
         was = t.table_type
         t.params.update(_props(m.group(1)))
         if t.params.get("EXTERNAL", "").upper() == "TRUE":
@@ -759,10 +789,53 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
             t.sd.serde_params.update(_props(m.group(2)))
         s.metastore.alter_table(t)
         return
-    if low.startswith(("touch", "compact", "concatenate", "archive", "unarchive", "enable", "disable",
-                       "not ", "skewed", "clustered", "update statistics")):
+    if bucketing := _bucketing(t, r):  # metadata only, as in Hive: files already written stay as they are
+        t.sd.bucket_cols, t.sd.sort_cols, t.sd.num_buckets = bucketing
+        s.metastore.alter_table(t)
         return
+    if low.startswith("touch"):  # Hive: only the table's last DDL time and hooks; the row is rewritten here
+        s.metastore.alter_table(t)
+        return
+    from hiveish import refusals
+
+    refusals.check_alter(r)
     raise errors.NotSupportedError(f"ALTER TABLE {r.split()[0] if r else ''} is not supported")
+
+
+_COLS = r"\(((?:[^()`]|`[^`]*`)*)\)"
+
+
+def _bucketing(t: Table, r: str) -> tuple[list[str], list[tuple[str, int]], int] | None:
+    """ALTER TABLE ... CLUSTERED BY (c) [SORTED BY (c [ASC|DESC])] INTO n BUCKETS | NOT CLUSTERED | NOT SORTED
+    | INTO n BUCKETS: the table's new (bucket columns, sort columns, bucket count), or None."""
+    sd = t.sd
+    if re.fullmatch(r"(?is)not\s+clustered\s*", r):
+        return [], [], -1
+    if re.fullmatch(r"(?is)not\s+sorted\s*", r):
+        return list(sd.bucket_cols), [], sd.num_buckets
+    if m := re.fullmatch(r"(?is)into\s+(\d+)\s+buckets\s*", r):
+        return list(sd.bucket_cols), list(sd.sort_cols), int(m.group(1))
+    m = re.fullmatch(r"(?is)clustered\s+by\s*" + _COLS + r"\s*(?:sorted\s+by\s*" + _COLS + r"\s*)?into\s+(\d+)\s+buckets\s*", r)
+    if not m:
+        return None
+    names = {c.name.lower(): c.name for c in t.columns}
+
+    def column(text: str) -> str:
+        name = unquote(text.strip())
+        if name.lower() not in names:
+            raise errors.SemanticException(f"[Error 10002]: Invalid column reference {name}")
+        return names[name.lower()]
+
+    buckets = [column(c) for c in _split_commas(m.group(1))]
+    sorts = []
+    for item in _split_commas(m.group(2)) if m.group(2) else []:
+        sm = re.fullmatch(r"(?is)\s*(`[^`]*`|\w+)\s*(asc|desc)?\s*", item)
+        if not sm:
+            raise errors.ParseException(f"cannot recognize input near '{item.strip()}' in SORTED BY", 1, 0)
+        sorts.append((column(sm.group(1)), 0 if (sm.group(2) or "").lower() == "desc" else 1))
+    if int(m.group(3)) <= 0:
+        raise errors.SemanticException("[Error 10229]: Bucket number should be bigger than zero")
+    return buckets, sorts, int(m.group(3))
 
 
 # -- column changes -------------------------------------------------------------------------------

@@ -130,6 +130,12 @@ class Session:
         self.job_listeners: list[Callable[[str, object], None]] = []
         self._statement_text = ""
         self._depth = 0
+        self.macros: dict = {}  # CREATE TEMPORARY MACRO: name -> hiveish.macros.Macro
+        # tables only this session's queries see, ahead of the metastore's: (db, name) -> Table
+        # (DB-API `Connection.register`, hiveish.registered)
+        self.registered: dict = {}
+        # CREATE TEMPORARY TABLE: (db, name, location) of tables this session made, dropped when it closes
+        self.temporary_tables: list[tuple[str, str, str]] = []
         self.current_db = "default"
         if database and database != "default":
             self.use(database)
@@ -139,10 +145,23 @@ class Session:
     def close(self) -> None:
         if self._closed:
             return
+        self._drop_temporary_tables()
         self._closed = True
         if self._executor is not None:
             self._executor.close()
         self.metastore.close()
+
+    def _drop_temporary_tables(self) -> None:
+        """Hive's temporary tables end with their session (data included); one another session dropped
+        and made again under the same name is not ours, and stays."""
+        for db, name, location in reversed(self.temporary_tables):
+            try:
+                t = self.metastore.get_table(db, name)
+                if t is not None and t.sd.location == location:
+                    self.execute(f"DROP TABLE IF EXISTS `{db}`.`{name}`")
+            except Exception:  # noqa: BLE001 - closing goes on; the table stays, as after a crash
+                pass
+        self.temporary_tables = []
 
     def __enter__(self) -> "Session":
         return self
@@ -262,9 +281,10 @@ class Session:
 
     # -- dispatch ---------------------------------------------------------------------------------
     def _dispatch(self, text: str) -> Result:
-        from hiveish import commands
+        from hiveish import commands, refusals
 
         text = strip_comments(text).strip() or text
+        refusals.check_statement(text)
         head = re.match(r"\s*(\w+)(?:\s+(\w+))?", text)
         word = head.group(1).lower() if head else ""
         second = (head.group(2) or "").lower() if head else ""
@@ -286,6 +306,10 @@ class Session:
         trees = [t for t in trees if t is not None]
         if len(trees) != 1:
             raise errors.ParseException("expected exactly one statement", 1, 0)
+        if self.macros:
+            from hiveish.macros import expand
+
+            return expand(self, trees[0])
         return trees[0]
 
     # -- shared helpers ------------------------------------------------------------------------------
@@ -305,7 +329,8 @@ class Session:
 
         class _View:
             def get_table(self, db, name):
-                return session.metastore.get_table(db, name)
+                registered = session.registered.get((db.lower(), name.lower())) if session.registered else None
+                return registered or session.metastore.get_table(db, name)
 
             def partitions(self, table):
                 return session.catalog.partitions(table)

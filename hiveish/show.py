@@ -84,8 +84,16 @@ def cmd_show(s: "Session", text: str, _second: str) -> "Result":
         if m.group(1):
             names = hive_like(unquote(m.group(1)), names)
         return _rows(["tab_name"], [(n,) for n in names])
-    if re.fullmatch(r"(?is)show\s+(conf|locks|transactions|compactions|roles|grant|current\s+roles)\b.*", t):
-        return _rows(["result"], [])
+    if m := re.fullmatch(r"(?is)show\s+conf\s+('[^']*'|\"[^\"]*\")", t):  # a known setting's default, type, help
+        from hiveish.settings import KNOWN
+
+        key = unquote(m.group(1))
+        if key not in KNOWN:
+            raise errors.ExecutionError(f"invalid configuration name {key}")
+        default = s.settings.default(key)
+        kind = "BOOLEAN" if default.lower() in ("true", "false") else "INT" if re.fullmatch(r"-?\d+", default) \
+            else "STRING"
+        return _rows(["default", "type", "desc"], [(default, kind, KNOWN[key].help)])
     raise errors.ParseException(f"cannot recognize input near '{' '.join(t.split()[:2])}'", 1, 0)
 
 
