@@ -93,6 +93,12 @@ def _bad_file_detail(full: str, first: str) -> str:
     return detail
 
 
+# settings whose change may start the MapReduce workers (runners.prestart); kept here so that a
+# session not running MR never imports the MapReduce packages
+MR_START_SETTINGS = ("hive.execution.engine", "hiveish.mapreduce.runner", "hiveish.mapreduce.workers",
+                     "hiveish.mapreduce.inprocess", "hiveish.dask.scheduler")
+
+
 class Session:
     def __init__(self, warehouse: str | None = None, metastore: str | None = None, database: str = "default",
                  settings: dict[str, str] | None = None, hivevar: dict[str, str] | None = None) -> None:
@@ -132,6 +138,7 @@ class Session:
         if database and database != "default":
             self.use(database)
         self._closed = False
+        self._prestart_workers()
 
     # -- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
@@ -462,3 +469,12 @@ class Session:
             wh = absolute_location(self.settings.get(key) or self.catalog.warehouse)
             self.catalog.warehouse = wh
             self.metastore.warehouse = wh
+        if key in MR_START_SETTINGS:
+            self._prestart_workers()
+
+    def _prestart_workers(self) -> None:
+        """With engine=mr, start the MapReduce workers now, in the background (see runners.prestart)."""
+        if (self.settings.get("hive.execution.engine") or "").strip().lower() == "mr":
+            from executors.mapreduce.runners import prestart
+
+            prestart(self.settings)
