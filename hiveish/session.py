@@ -126,7 +126,8 @@ class Session:
         self.mapreduce_last = None  # the last MapReduce runner (reports, counters)
         from hiveish.jobs import JobHistory
 
-        self.jobs = JobHistory()  # SHOW JOBS / DESCRIBE JOB
+        self.jobs = JobHistory(metastore=metastore)  # SHOW JOBS / DESCRIBE JOB (and the archive beside the metastore)
+        self._statement_id = ""  # groups the jobs (stages) of one statement in the job history
         self.statement_jobs: list = []  # JobReports of the statement running or last run
         # warnings of the statement running or last run (shown by the CLI and shell, cursor.messages)
         self.statement_warnings: list[str] = []
@@ -147,6 +148,7 @@ class Session:
         self._closed = True
         if self._executor is not None:
             self._executor.close()
+        self.jobs.close()
         self.metastore.close()
 
     def __enter__(self) -> "Session":
@@ -189,6 +191,7 @@ class Session:
             self.statement_jobs = []
             self.statement_warnings = []
             self._statement_text = text
+            self._statement_id = ""
         self._depth += 1
         try:
             return self._dispatch_limited(text)
@@ -426,9 +429,20 @@ class Session:
 
     def _job_event(self, event: str, report) -> None:
         if event == "start":
-            self.jobs.limit = self.settings.get_int("hiveish.jobs.history.size", 100)
-            self.jobs.add(report, self._statement_text)
+            from hiveish.jobs import new_query_id
+
+            self._statement_id = self._statement_id or new_query_id()
+            runner = self.settings.get("hiveish.mapreduce.runner") or "local"
+            if runner == "dask":
+                runner += " " + (self.settings.get("hiveish.dask.scheduler") or "(local cluster)")
+            self.jobs.configure(self.settings)
+            self.jobs.add(report, self._statement_text, self._statement_id, runner)
             self.statement_jobs.append(report)
+            if self.jobs.warning:
+                self.statement_warnings.append(self.jobs.warning)
+                self.jobs.warning = None
+        elif event == "end":
+            self.jobs.end(report)
         for listener in list(self.job_listeners):
             listener(event, report)
 

@@ -40,11 +40,11 @@ from concurrent.futures import Future
 from functools import lru_cache
 from typing import Any
 
+from executors.mapreduce.attempts import run_attempt as run_timed
 from executors.mapreduce.job import MRPlan, TaskResult, TaskSpec
 from executors.mapreduce.runner import MRRunner
 from executors.mapreduce.spawn import add_worker_name, remove_worker_name
 from executors.mapreduce.splits import remove_tree
-from executors.mapreduce.tasks import run_task
 from hiveish import errors
 
 __all__ = ["DaskRunner", "SharedDirMissing", "client_for", "close_client", "shutdown_local_cluster"]
@@ -210,7 +210,7 @@ def run_attempt(blob: bytes) -> TaskResult:
     watcher = _Watcher(spec, done, _nanny_worker())
     watcher.start()
     try:
-        return run_task(spec)
+        return run_timed(spec)  # tasks.run_task, stamped with where and when it ran
     finally:
         done.set()
         watcher.join()

@@ -16,10 +16,11 @@ import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 
+from executors.mapreduce.attempts import run_attempt
 from executors.mapreduce.job import MRPlan, TaskSpec
 from executors.mapreduce.runner import MRRunner
 from executors.mapreduce.spawn import worker_context
-from executors.mapreduce.tasks import remove_worker_tmp, run_task, warm_up
+from executors.mapreduce.tasks import remove_worker_tmp, warm_up
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 _LOCK = threading.Lock()
@@ -137,12 +138,12 @@ class LocalRunner(MRRunner):
         if self.inprocess:
             fut: Future = Future()
             try:
-                fut.set_result(run_task(spec))
+                fut.set_result(run_attempt(spec))
             except Exception as e:  # noqa: BLE001 - delivered like a pool failure, with the real exception
                 fut.set_exception(e)
             return fut
         pool = _pool(self.workers)
-        fut = pool.submit(run_task, spec)
+        fut = pool.submit(run_attempt, spec)
         self._pools[fut] = pool
         return fut
 
