@@ -176,10 +176,11 @@ class JobArchive:
                       a["worker"], a["started"], a["finished"], a["error"], json.dumps(a["counters"]))
                      for a in attempts])
                 cutoff = now - retention * 86400
+                # finished jobs past retention, and jobs as old whose driver died before they ended
                 old = [r[0] for r in self._conn.execute(
-                    "SELECT job_id, host, pid FROM jobs WHERE (status != 'RUNNING' AND finished < ?) OR "
+                    "SELECT job_id, status, host, pid FROM jobs WHERE (status != 'RUNNING' AND finished < ?) OR "
                     "(status = 'RUNNING' AND submitted < ?)", (cutoff, cutoff)).fetchall()
-                    if r[1] != socket.gethostname() or not _alive(r[2]) or r[0] == report.job_id]
+                    if r[1] != "RUNNING" or r[2] != socket.gethostname() or not _alive(r[3])]
                 for i in range(0, len(old), 500):
                     chunk = old[i:i + 500]
                     marks = ", ".join("?" * len(chunk))
