@@ -79,7 +79,11 @@ def prestart_local_cluster(workers: int) -> None:
 
     def start() -> None:
         try:
-            _local_client(workers)
+            client = _local_client(workers)
+            if _LOCAL.get("processes"):
+                from executors.mapreduce.tasks import warm_up
+
+                client.run(warm_up)  # each worker imports the task code and opens its DuckDB now
         except Exception:  # noqa: BLE001 - the first query starts it again and reports why it cannot
             pass
 
