@@ -255,3 +255,18 @@ def test_history_server_page_renders_the_task_timeline_in_a_browser(archived, tm
             server.kill()
             server.wait()
     assert server.returncode == 0, server.stderr.read()  # type: ignore[union-attr]
+
+
+def test_a_job_whose_driver_died_shows_killed(tmp_path):
+    """A driver killed mid-job never writes the job's end: readers show it KILLED, not RUNNING forever."""
+    code = ("import os, sys; from hiveish.history.archive import JobArchive\n"
+            "from executors.mapreduce.runner import JobReport\n"
+            "a = JobArchive(sys.argv[1]); print(a.register(JobReport('Stage-1', maps=3), 'SELECT 1', 'q1', 'local'))\n"
+            "sys.stdout.flush(); os._exit(9)  # as a SIGKILL would: nothing more written\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ms.db.history")], capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+    job_id = proc.stdout.strip()
+    assert proc.returncode == 9 and job_id.startswith("job_"), proc.stderr
+    with Session(str(tmp_path / "wh"), str(tmp_path / "ms.db")) as s:
+        assert [(j[0], j[2], j[3]) for j in rows(s, "SHOW JOBS")] == [(job_id, "Stage-1", "KILLED")]
+        assert "Status: KILLED" in [r[0] for r in rows(s, f"DESCRIBE JOB {job_id}")]
