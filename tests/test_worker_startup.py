@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing.spawn
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,8 @@ cur.execute("INSERT OVERWRITE TABLE t VALUES (1, 'a'), (2, 'b'), (2, 'c'), (3, N
 cur.execute("SELECT k, count(*), count(v) FROM t GROUP BY k ORDER BY k")
 print("ROWS", cur.fetchall())
 print("ENGINE", [j.stage for j in cur.jobs])
+import os
+print("WORKERS", sorted({{a.worker for j in cur.jobs for a in j.attempts}}), "DRIVER", os.getpid())
 """
 
 EXPECTED = "ROWS [(1, 1, 1), (2, 2, 2), (3, 1, 0)]"
@@ -55,8 +58,16 @@ def run_script(tmp_path: Path, runner: str, how: str) -> subprocess.CompletedPro
     return proc
 
 
-def check(proc: subprocess.CompletedProcess) -> None:
+def check(proc: subprocess.CompletedProcess, runner: str) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
+    m = re.search(r"WORKERS \[(.*)\] DRIVER (\d+)", proc.stdout)
+    assert m, proc.stdout
+    workers = [w.strip(" '") for w in m.group(1).split(",")]
+    # the attempts ran in worker processes (the job history's lanes): Dask workers, or pool processes
+    if runner == "dask":
+        assert workers and all(w.startswith("tcp://") for w in workers), workers
+    else:
+        assert workers and all(re.fullmatch(r".+:\d+", w) and not w.endswith(":" + m.group(2)) for w in workers)
     assert EXPECTED in proc.stdout, proc.stdout + proc.stderr[-3000:]
     assert "ENGINE ['Stage-1'" in proc.stdout  # the query ran as MapReduce jobs
     assert "Traceback" not in proc.stderr and "Error" not in proc.stderr, proc.stderr[-3000:]
@@ -65,13 +76,13 @@ def check(proc: subprocess.CompletedProcess) -> None:
 
 @pytest.mark.parametrize("how", ["file", "stdin", "c"])
 def test_script_without_main_guard_local_runner(tmp_path: Path, how: str) -> None:
-    check(run_script(tmp_path, "local", how))
+    check(run_script(tmp_path, "local", how), "local")
 
 
 @pytest.mark.parametrize("how", ["file", "stdin"])
 def test_script_without_main_guard_dask_local_cluster(tmp_path: Path, how: str) -> None:
     pytest.importorskip("distributed", reason="dask[distributed] is not installed (pip install '.[dask]')")
-    check(run_script(tmp_path, "dask", how))
+    check(run_script(tmp_path, "dask", how), "dask")
 
 
 def test_preparation_data_of_workers_names_no_main() -> None:
