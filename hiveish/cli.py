@@ -613,6 +613,10 @@ def _report_failure(exc: Exception, debug: bool, err: TextIO) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (`hiveish`, `python -m hiveish`); returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "history-server":  # a subcommand with options of its own
+        from hiveish.history.server import main as history_server
+
+        return history_server(argv[1:])
     try:
         args = parse_args(argv)
     except UsageError as e:

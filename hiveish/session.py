@@ -95,6 +95,12 @@ def _bad_file_detail(full: str, first: str) -> str:
     return detail
 
 
+# settings whose change may start the MapReduce workers (runners.prestart); kept here so that a
+# session not running MR never imports the MapReduce packages
+MR_START_SETTINGS = ("hive.execution.engine", "hiveish.mapreduce.runner", "hiveish.mapreduce.workers",
+                     "hiveish.mapreduce.inprocess", "hiveish.dask.scheduler")
+
+
 class Session:
     def __init__(self, warehouse: str | None = None, metastore: str | None = None, database: str = "default",
                  settings: dict[str, str] | None = None, hivevar: dict[str, str] | None = None) -> None:
@@ -122,7 +128,8 @@ class Session:
         self.mapreduce_last = None  # the last MapReduce runner (reports, counters)
         from hiveish.jobs import JobHistory
 
-        self.jobs = JobHistory()  # SHOW JOBS / DESCRIBE JOB
+        self.jobs = JobHistory(metastore=metastore)  # SHOW JOBS / DESCRIBE JOB (and the archive beside the metastore)
+        self._statement_id = ""  # groups the jobs (stages) of one statement in the job history
         self.statement_jobs: list = []  # JobReports of the statement running or last run
         # warnings of the statement running or last run (shown by the CLI and shell, cursor.messages)
         self.statement_warnings: list[str] = []
@@ -140,6 +147,7 @@ class Session:
         if database and database != "default":
             self.use(database)
         self._closed = False
+        self._prestart_workers()
 
     # -- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
@@ -149,6 +157,7 @@ class Session:
         self._closed = True
         if self._executor is not None:
             self._executor.close()
+        self.jobs.close()
         self.metastore.close()
 
     def _drop_temporary_tables(self) -> None:
@@ -203,6 +212,7 @@ class Session:
             self.statement_jobs = []
             self.statement_warnings = []
             self._statement_text = text
+            self._statement_id = ""
         self._depth += 1
         try:
             return self._dispatch_limited(text)
@@ -446,9 +456,20 @@ class Session:
 
     def _job_event(self, event: str, report) -> None:
         if event == "start":
-            self.jobs.limit = self.settings.get_int("hiveish.jobs.history.size", 100)
-            self.jobs.add(report, self._statement_text)
+            from hiveish.jobs import new_query_id
+
+            self._statement_id = self._statement_id or new_query_id()
+            runner = self.settings.get("hiveish.mapreduce.runner") or "local"
+            if runner == "dask":
+                runner += " " + (self.settings.get("hiveish.dask.scheduler") or "(local cluster)")
+            self.jobs.configure(self.settings)
+            self.jobs.add(report, self._statement_text, self._statement_id, runner)
             self.statement_jobs.append(report)
+            if self.jobs.warning:
+                self.statement_warnings.append(self.jobs.warning)
+                self.jobs.warning = None
+        elif event == "end":
+            self.jobs.end(report)
         for listener in list(self.job_listeners):
             listener(event, report)
 
@@ -489,3 +510,12 @@ class Session:
             wh = absolute_location(self.settings.get(key) or self.catalog.warehouse)
             self.catalog.warehouse = wh
             self.metastore.warehouse = wh
+        if key in MR_START_SETTINGS:
+            self._prestart_workers()
+
+    def _prestart_workers(self) -> None:
+        """With engine=mr, start the MapReduce workers now, in the background (see runners.prestart)."""
+        if (self.settings.get("hive.execution.engine") or "").strip().lower() == "mr":
+            from executors.mapreduce.runners import prestart
+
+            prestart(self.settings)

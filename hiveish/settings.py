@@ -79,7 +79,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mapreduce.map.memory.mb", "1024", "Memory limit (MB) of each map task's DuckDB; beyond it DuckDB spills."),
     Setting("mapreduce.reduce.memory.mb", "1024",
             "Memory limit (MB) of each reduce task's DuckDB; beyond it DuckDB spills to the local dir."),
-    Setting("hiveish.jobs.history.size", "100", "MapReduce jobs kept for SHOW JOBS / DESCRIBE JOB per session."),
+    Setting("hiveish.jobs.history.size", "100", "MapReduce jobs SHOW JOBS lists (the most recent ones)."),
+    Setting("hiveish.jobhistory.retention", "7",
+            "Days the job history archive (<metastore>.history) keeps a job; 0 keeps none (SHOW JOBS then lists "
+            "this session's jobs only)."),
     Setting("hiveish.mapreduce.cancel.grace.ms", "1000",
             "After a cancel, how long running task attempts get to stop before their workers are killed."),
     Setting("hiveish.mapreduce.runner", "local", "Where MapReduce tasks run: local (process pool) or dask (a Dask cluster)."),

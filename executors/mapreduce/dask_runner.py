@@ -40,10 +40,11 @@ from concurrent.futures import Future
 from functools import lru_cache
 from typing import Any
 
+from executors.mapreduce.attempts import run_attempt as run_timed
 from executors.mapreduce.job import MRPlan, TaskResult, TaskSpec
 from executors.mapreduce.runner import MRRunner
+from executors.mapreduce.spawn import add_worker_name, remove_worker_name
 from executors.mapreduce.splits import remove_tree
-from executors.mapreduce.tasks import run_task
 from hiveish import errors
 
 __all__ = ["DaskRunner", "SharedDirMissing", "client_for", "close_client", "shutdown_local_cluster"]
@@ -66,8 +67,35 @@ def _distributed():
     return distributed
 
 
+# the name Dask's nanny gives the worker processes it spawns (distributed/nanny.py, WorkerProcess.start)
+NANNY_PROCESS_NAME = "Dask Worker process (from Nanny)"
+
+
+def prestart_local_cluster(workers: int) -> None:
+    """Start the process's LocalCluster in a background thread (a query waits for it, not for nothing)."""
+    with _LOCK:
+        if _LOCAL.get("client") is not None:
+            return
+
+    def start() -> None:
+        try:
+            client = _local_client(workers)
+            if _LOCAL.get("processes"):
+                from executors.mapreduce.tasks import warm_up
+
+                client.run(warm_up)  # each worker imports the task code and opens its DuckDB now
+        except Exception:  # noqa: BLE001 - the first query starts it again and reports why it cannot
+            pass
+
+    threading.Thread(target=start, daemon=True, name="hiveish-dask-start").start()
+
+
 def _local_client(workers: int):
-    """The process's LocalCluster (started on first use, `workers` processes of one thread) and its client."""
+    """The process's LocalCluster (started on first use, `workers` processes of one thread) and its client.
+
+    Its nanny-started worker processes are spawned without the user's `__main__` (see `spawn.py`) for as
+    long as this cluster runs (Dask names every nanny's worker process alike, so a cluster the user starts
+    meanwhile in the same process gets the same treatment)."""
     import dask
 
     distributed = _distributed()
@@ -81,6 +109,9 @@ def _local_client(workers: int):
             except Exception:  # noqa: BLE001 - already gone
                 pass
         processes = not multiprocessing.current_process().daemon  # a daemonic process cannot start workers
+        if processes and not _LOCAL.get("no_main"):
+            add_worker_name(NANNY_PROCESS_NAME)
+            _LOCAL["no_main"] = True
         try:
             # the scheduler runs in this process: a worker's death reaches the driver as a failed attempt
             with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
@@ -137,6 +168,8 @@ def shutdown_local_cluster() -> None:
             local["cluster"].close()
         except Exception:  # noqa: BLE001
             pass
+    if local.get("no_main"):
+        remove_worker_name(NANNY_PROCESS_NAME)
 
 
 @lru_cache(maxsize=1024)
@@ -181,7 +214,7 @@ def run_attempt(blob: bytes) -> TaskResult:
     watcher = _Watcher(spec, done, _nanny_worker())
     watcher.start()
     try:
-        return run_task(spec)
+        return run_timed(spec)  # tasks.run_task, stamped with where and when it ran
     finally:
         done.set()
         watcher.join()

@@ -45,3 +45,8 @@ class TaskResult:
     output: str = ""  # committed directory
     sample: bytes | None = None
     seconds: float = 0.0
+    # where and when the attempt ran (set by `attempts.run_attempt`): the job history's timeline
+    host: str = ""
+    worker: str = ""
+    started: float = 0.0
+    finished: float = 0.0

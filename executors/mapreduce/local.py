@@ -2,7 +2,10 @@
 
 Workers are spawned (not forked: the session process holds DuckDB threads)
 once and reused across queries; a worker that dies breaks the pool, which is
-replaced, and the attempts it was running are retried like any failure.
+replaced, and the attempts it was running are retried like any failure. They
+are started without the user's `__main__` (`spawn.worker_context`), so a script
+needs no `if __name__ == "__main__":` guard, and in the background as soon as a
+session is set to `engine=mr` (`prestart`), so their imports overlap the driver's.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 
+from executors.mapreduce.attempts import run_attempt
 from executors.mapreduce.job import MRPlan, TaskSpec
 from executors.mapreduce.runner import MRRunner
-from executors.mapreduce.tasks import remove_worker_tmp, run_task, warm_up
+from executors.mapreduce.spawn import worker_context
+from executors.mapreduce.tasks import remove_worker_tmp, warm_up
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 _LOCK = threading.Lock()
@@ -25,7 +30,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     with _LOCK:
         pool = _POOLS.get(workers)
         if pool is None:
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+            pool = ProcessPoolExecutor(workers, mp_context=worker_context(),
                                        initializer=_exit_with_parent, initargs=(os.getpid(),))
             _POOLS[workers] = pool
             # start every worker now (the pool would start them one by one as tasks queue up), each
@@ -33,6 +38,32 @@ def _pool(workers: int) -> ProcessPoolExecutor:
             for _ in range(workers):
                 pool.submit(warm_up)
         return pool
+
+
+def pool_size(settings) -> int:
+    """`hiveish.mapreduce.workers`, or one worker per core when unset (0) or not a number."""
+    try:
+        n = int(settings.get("hiveish.mapreduce.workers") or 0)
+    except ValueError:
+        n = 0
+    return n if n > 0 else (os.cpu_count() or 1)
+
+
+def prestart(workers: int) -> None:
+    """Start the pool of `workers` processes in a background thread (no-op when it runs already)."""
+    if multiprocessing.current_process().daemon:
+        return
+    with _LOCK:
+        if workers in _POOLS:
+            return
+    threading.Thread(target=_start_quietly, args=(workers,), daemon=True, name="hiveish-pool-start").start()
+
+
+def _start_quietly(workers: int) -> None:
+    try:
+        _pool(workers)
+    except Exception:  # noqa: BLE001 - e.g. the interpreter exits meanwhile; a query starts the pool itself
+        pass
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -90,11 +121,7 @@ class LocalRunner(MRRunner):
         self.inprocess = (self.settings.get("hiveish.mapreduce.inprocess") or "").lower() == "true"
         if multiprocessing.current_process().daemon:  # a daemonic process cannot start workers
             self.inprocess = True
-        try:
-            n = int(self.settings.get("hiveish.mapreduce.workers") or 0)
-        except ValueError:
-            n = 0
-        self.workers = n if n > 0 else (os.cpu_count() or 1)
+        self.workers = pool_size(self.settings)
         self.slots = 1 if self.inprocess else self.workers
         # one DuckDB thread per task when tasks run side by side; all cores in-process
         self.threads = 0 if self.inprocess else 1
@@ -111,12 +138,12 @@ class LocalRunner(MRRunner):
         if self.inprocess:
             fut: Future = Future()
             try:
-                fut.set_result(run_task(spec))
+                fut.set_result(run_attempt(spec))
             except Exception as e:  # noqa: BLE001 - delivered like a pool failure, with the real exception
                 fut.set_exception(e)
             return fut
         pool = _pool(self.workers)
-        fut = pool.submit(run_task, spec)
+        fut = pool.submit(run_attempt, spec)
         self._pools[fut] = pool
         return fut
 

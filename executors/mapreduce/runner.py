@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from executors.mapreduce import querydirs
+from executors.mapreduce import attempts, querydirs
 from executors.mapreduce.job import MapJoinOption, MRJob, MRPlan, Split, TaskResult, TaskSpec
 from executors.mapreduce.splits import DEFAULT_SPLIT_SIZE, remove_tree, splits_for_files, splits_for_scan
 from executors.mapreduce.tasks import TaskCancelled, _read_schema, setting_int
@@ -78,6 +78,7 @@ class JobReport:
     task_counters: dict[str, dict[str, int]] = field(default_factory=dict)  # task id -> counters
     failures: list[str] = field(default_factory=list)  # "attempt id: error"
     notes: list[str] = field(default_factory=list)  # decisions taken while running (e.g. a map join)
+    attempts: list = field(default_factory=list)  # every task attempt (`attempts.Attempt`), in finishing order
     seconds: float = 0.0
     job_id: str = ""
     maps_done: int = 0
@@ -397,6 +398,7 @@ class MRRunner:
         """Run task attempts until each task succeeds or runs out of attempts."""
         results: dict[int, TaskResult] = {}
         pending: dict[Future, TaskSpec] = {}
+        submitted: dict[Future, float] = {}  # when each attempt was sent (its history record's fallback times)
 
         def launch(spec: TaskSpec) -> None:
             key = (spec.kind, spec.index, spec.attempt)
@@ -404,7 +406,9 @@ class MRRunner:
             spec.inject_failure = bool(chosen & self._failures)
             if chosen & self._kills and not self.inprocess:
                 spec = TaskSpec(**{**spec.__dict__, "settings": {**spec.settings, "__kill__": "1"}})
-            pending[self.submit(spec)] = spec
+            fut = self.submit(spec)
+            pending[fut] = spec
+            submitted[fut] = time.time()
 
         threads = self.task_threads(len(specs))
         for s in specs:
@@ -416,13 +420,17 @@ class MRRunner:
                 done, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
                 for fut in done:
                     spec = pending.pop(fut)
+                    sent = submitted.pop(fut, 0.0)
                     try:
                         res = fut.result()
                     except BaseException as e:  # noqa: BLE001 - every attempt failure is retried or reported
                         if isinstance(e, KeyboardInterrupt):
                             raise
+                        killed = isinstance(e, TaskCancelled) or self._cancel.is_set()
+                        attempts.record(report, spec, sent, error=e, status="KILLED" if killed else "FAILED")
                         self._attempt_failed(spec, e, report, launch, fut)
                         continue
+                    attempts.record(report, spec, sent, result=res)
                     results[spec.index] = res
                     if count:
                         report.add(spec.attempt_id, res.counters)
@@ -433,6 +441,8 @@ class MRRunner:
                         self._emit("progress", report)
         except BaseException:
             self.cancel()
+            for fut, spec in pending.items():  # attempts stopped by this failure or cancel
+                attempts.record(report, spec, submitted.get(fut, 0.0), status="KILLED")
             running = [fut for fut in pending if not fut.cancel()]
             if running:
                 self.abort(running)

@@ -41,3 +41,28 @@ def runner_for(plan: MRPlan, settings: _Settings | None = None) -> MRRunner:
 
         return DaskRunner(plan)
     raise errors.ExecutionError(f"Unknown hiveish.mapreduce.runner '{name}': use one of {', '.join(RUNNERS)}")
+
+
+def prestart(settings: _Settings) -> None:
+    """Start the workers a MapReduce query would use, in the background, when the session runs MR.
+
+    Called when a session opens and when one of these settings changes: with
+    `hive.execution.engine=mr`, the local runner's pool (or the process's local Dask cluster)
+    starts now, so the first query does not wait for its workers' imports. Nothing starts for
+    `auto`/`arrow`, in-process debugging, or a remote scheduler (its workers run already).
+    """
+    if (settings.get("hive.execution.engine") or "").strip().lower() != "mr":
+        return
+    if (settings.get("hiveish.mapreduce.inprocess") or "").strip().lower() == "true":
+        return
+    from executors.mapreduce.local import pool_size
+
+    name = (settings.get("hiveish.mapreduce.runner") or "local").strip().lower()
+    if name == "local":
+        from executors.mapreduce.local import prestart as start
+
+        start(pool_size(settings))
+    elif name == "dask" and not (settings.get("hiveish.dask.scheduler") or "").strip():
+        from executors.mapreduce.dask_runner import prestart_local_cluster
+
+        prestart_local_cluster(pool_size(settings))
