@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -43,6 +44,10 @@ CREATE TABLE IF NOT EXISTS partitions (
   FOREIGN KEY (db, tbl) REFERENCES tbls(db, name) ON DELETE CASCADE ON UPDATE CASCADE);
 CREATE TABLE IF NOT EXISTS commit_log (id TEXT PRIMARY KEY);
 """
+
+
+# what _SCHEMA creates: a store with all of them at SCHEMA_VERSION needs no set-up on open
+_SCHEMA_OBJECTS = frozenset(re.findall(r"CREATE\s+(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)", _SCHEMA, re.I))
 
 
 class MetastoreError(Exception):
@@ -159,7 +164,20 @@ class Metastore:
         with self._lock:
             return self._conn.execute(sql, args)
 
+    def _schema_current(self) -> bool:
+        """The store already has this version's schema and the default database: a read, no write lock."""
+        try:
+            row = self._conn.execute(
+                "SELECT (SELECT max(version) FROM schema_version), EXISTS(SELECT 1 FROM dbs WHERE name='default')"
+            ).fetchone()
+            have = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.OperationalError:  # no such table: a new store
+            return False
+        return row == (SCHEMA_VERSION, 1) and _SCHEMA_OBJECTS <= have
+
     def _init_schema(self) -> None:
+        if self._schema_current():
+            return
         with self.transaction():
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():

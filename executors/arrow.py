@@ -21,7 +21,8 @@ from catalog.formats import columnar, text
 from catalog.formats.base import FileScan
 from catalog.formats.text import sql_str
 from catalog.types import parse_type
-from planner.functions import MACROS, UDFS, bucket_hash_sql
+from executors.engine_functions import FunctionInstaller, OnDemandConnection
+from planner.functions import bucket_hash_sql
 from planner.plan import QueryPlan, ScanNode
 
 
@@ -30,14 +31,6 @@ def _const_sql(value: str | None, typ: str) -> str:
     if value is None:
         return f"CAST(NULL AS {duck})"
     return f"TRY_CAST({sql_str(value)} AS {duck})"
-
-
-def register_udfs(con: duckdb.DuckDBPyConnection) -> None:
-    """Register the registry's Python UDFs (vectorized, over Arrow) on a connection and its cursors."""
-    for udf in UDFS.values():
-        # "special": the functions see NULL rows themselves and may return NULL (Hive's UDFs do both)
-        con.create_function(udf.name, udf.load(), list(udf.params), udf.returns, type="arrow",
-                            null_handling="special")
 
 
 def sampled_sql(sql: str, scan: ScanNode) -> str:
@@ -55,18 +48,19 @@ def sampled_sql(sql: str, scan: ScanNode) -> str:
 
 
 class ArrowExecutor:
-    """Owns one in-memory DuckDB database; each query runs on its own cursor."""
+    """Owns one in-memory DuckDB database; each query runs on its own cursor.
+
+    `db` and its cursors install the registry's macros and Python UDFs that a SQL text calls
+    before running it (`executors.engine_functions`), so a statement pays only for its own."""
 
     def __init__(self, time_zone: str = "UTC", threads: int = 0) -> None:
-        self.db = duckdb.connect(":memory:")
+        raw = duckdb.connect(":memory:")
+        self.db = OnDemandConnection(raw, FunctionInstaller(raw))
         self.time_zone = time_zone
         if threads:
             self.db.execute(f"SET threads = {int(threads)}")
-        for m in MACROS:
-            self.db.execute(m)
-        register_udfs(self.db)
         # a connection holding Python functions must be closed before interpreter exit
-        self._finalizer = weakref.finalize(self, self.db.close)
+        self._finalizer = weakref.finalize(self, raw.close)
         self._configure(self.db)
         self._lock = threading.Lock()
         self._running: list[duckdb.DuckDBPyConnection] = []

@@ -166,15 +166,20 @@ TEXT_COMMANDS: dict[str, Callable] = {
 
 
 def run_tree(s: "Session", tree: exp.Expression, text: str) -> "Result":
-    from hiveish import ddl, dml
-
+    # ddl and dml (with pyarrow.compute) are imported by the statements that need them
     if isinstance(tree, (exp.Insert, exp.MultitableInserts)):
+        from hiveish import dml
+
         return dml.run_insert(s, tree, text)
     if isinstance(tree, exp.Query):
         return s.run_query(tree, text)
     if isinstance(tree, exp.Create):
+        from hiveish import ddl
+
         return ddl.run_create(s, tree, text)
     if isinstance(tree, exp.Drop):
+        from hiveish import ddl
+
         return ddl.run_drop(s, tree, text)
     if isinstance(tree, exp.Use):
         s.use(tree.name)

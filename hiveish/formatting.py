@@ -27,7 +27,6 @@ from json.encoder import encode_basestring
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from catalog.types import HiveType, parse_type
 
@@ -553,17 +552,32 @@ def _format_union(value: Any, htype: HiveType) -> str:
 # ---------------------------------------------------------------------------
 
 
+def _pc():
+    """pyarrow.compute, imported on first use: its import costs a fresh process more than most
+    results take to print, and integers, strings and booleans print without it."""
+    import pyarrow.compute as pc
+
+    return pc
+
+
 def _map_values(values: Iterable[Any], fn: Callable[[Any], str], null: str) -> list[str]:
     return [null if v is None else fn(v) for v in values]
 
 
-def _cast_text(arr: pa.Array, null: str) -> list[str]:
-    return pc.fill_null(pc.cast(arr, pa.string()), null).to_pylist()
+def _int_texts(arr: pa.Array, null: str) -> list[str]:
+    # as fast as Arrow's cast to string, and no pyarrow.compute (nor the pandas that pyarrow
+    # imports on converting a Python fill value) in a process that prints only integers
+    return [null if v is None else str(v) for v in arr.to_pylist()]
+
+
+def _or_null(values: Iterable[Any], null: str) -> list[str]:
+    return [null if v is None else v for v in values]
 
 
 def _timestamp_texts(arr: pa.Array) -> list[str | None]:
     """Timestamps with nanosecond precision, fraction trimmed (no pandas needed)."""
     t = arr.type
+    pc = _pc()
     if not pa.types.is_timestamp(t):
         if pa.types.is_date(t):
             arr = pc.cast(arr, pa.timestamp("s"))
@@ -578,7 +592,7 @@ def _timestamp_texts(arr: pa.Array) -> list[str | None]:
 
 def _duration_nanos(arr: pa.Array) -> list[int | None]:
     scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[arr.type.unit]
-    return [None if v is None else v * scale for v in pc.cast(arr, pa.int64()).to_pylist()]
+    return [None if v is None else v * scale for v in _pc().cast(arr, pa.int64()).to_pylist()]
 
 
 def _nested_container(arr: pa.Array, htype: HiveType, null: str) -> list[str]:
@@ -658,18 +672,18 @@ def _format_array(arr: pa.Array, htype: HiveType, nested: bool) -> list[str]:
         return [null] * len(arr)
     if name in ("tinyint", "smallint", "int", "bigint"):
         if pa.types.is_integer(t):
-            return _cast_text(arr, null)
+            return _int_texts(arr, null)
         return _map_values(arr.to_pylist(), _int_text, null)
     if name in ("string", "varchar"):
         if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
             if nested:
                 return _map_values(arr.to_pylist(), encode_basestring, null)
-            return pc.fill_null(arr, null).to_pylist()
+            return _or_null(arr.to_pylist(), null)
         return _map_values(arr.to_pylist(), lambda v: format_value(v, htype, nested), null)
     if name == "boolean" and pa.types.is_boolean(t):
-        return pc.fill_null(pc.if_else(arr, "true", "false"), null).to_pylist()
+        return [null if v is None else ("true" if v else "false") for v in arr.to_pylist()]
     if name == "date" and pa.types.is_date(t):
-        texts = pc.cast(arr, pa.string()).to_pylist()
+        texts = _pc().cast(arr, pa.string()).to_pylist()
         if nested:
             return [null if s is None else f'"{s}"' for s in texts]
         return [null if s is None else s for s in texts]

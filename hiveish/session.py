@@ -6,6 +6,7 @@ stream as Arrow record batches. Every statement is one metastore transaction.
 
 from __future__ import annotations
 
+import array
 import os
 import re
 from dataclasses import dataclass, field
@@ -43,11 +44,27 @@ class Result:
     @staticmethod
     def rows(names: list[str], rows: list[tuple], types: list[str] | None = None) -> "Result":
         types = types or ["string"] * len(names)
-        arrays = [pa.array([r[i] for r in rows], type=pa.string() if t == "string" else None)
+        arrays = [_string_array([r[i] for r in rows]) if t == "string" else pa.array([r[i] for r in rows])
                   for i, t in enumerate(types)]
         batch = pa.RecordBatch.from_arrays(arrays, names=names) if names else None
         return Result(columns=list(zip(names, types)), batches=iter([batch] if batch is not None and rows else []),
                       rowcount=len(rows))
+
+
+def _string_array(values: list) -> pa.Array:
+    """A string column built from its buffers: `pa.array` imports pandas when it is installed (to
+    check for pandas objects), which would double the cost of a `hiveish -e "SHOW TABLES"`."""
+    data = [v.encode("utf-8") if isinstance(v, str) else b"" for v in values]
+    total = sum(map(len, data))
+    if total >= 2**31 or not all(v is None or isinstance(v, str) for v in values):
+        return pa.array(values, type=pa.string())
+    offsets = array.array("i", [0])
+    for d in data:
+        offsets.append(offsets[-1] + len(d))
+    nulls = sum(v is None for v in values)
+    valid = sum(1 << i for i, v in enumerate(values) if v is not None).to_bytes((len(values) + 7) // 8, "little")
+    return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(b"".join(data)),
+                                       pa.py_buffer(valid) if nulls else None, nulls)
 
 
 AUTO_MR_INPUT_BYTES = 10 * 1024 ** 3  # hiveish.auto.mr.inputbytes: 10 GiB

@@ -1,7 +1,7 @@
 """Hive's built-in functions: one registry of name -> usage text and DuckDB form.
 
 Each entry says how a Hive call becomes DuckDB SQL: a `rewrite` over the
-sqlglot AST, a DuckDB macro (`MACROS`, installed once per connection), or
+sqlglot AST, a DuckDB macro (`MACROS`, installed on a connection when its SQL first calls it), or
 sqlglot's own Hive -> DuckDB translation (`native`). `SHOW FUNCTIONS` and
 `DESCRIBE FUNCTION` read this table.
 """
@@ -20,8 +20,8 @@ Rewrite = Callable[[list[exp.Expression], exp.Expression], exp.Expression]
 class PythonUdf:
     """A function DuckDB lacks, evaluated by a vectorized Python function over Arrow arrays.
 
-    Declared here as data; every executor connection registers it under `name`
-    (see `executors.arrow`), so both engines call the same implementation.
+    Declared here as data; an executor connection registers it under `name` when a statement's
+    SQL first calls it (see `executors.engine_functions`), so both engines call the same implementation.
     """
     name: str  # the DuckDB function name rewrites call
     impl: str  # "module:function" taking pyarrow arrays, returning one array

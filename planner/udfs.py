@@ -2,8 +2,9 @@
 
 The registry (`planner.functions.UDFS`) declares each one as data: the DuckDB
 name its rewrites call, the `module:function` implementing it here, and its
-DuckDB parameter and result types. Every executor connection registers them
-(`executors.arrow`), so both engines evaluate them the same way. Each function
+DuckDB parameter and result types. An executor connection registers one when a
+statement's SQL first calls it (`executors.engine_functions`), so this module is
+imported only then, and both engines evaluate them the same way. Each function
 takes the argument columns as pyarrow arrays and returns one array of the
 declared result type; NULL arguments give NULL, as in Hive.
 """
