@@ -8,6 +8,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from catalog.formats.base import FileScan
+from catalog.formats.registry import format_named
 from catalog.fs import FileSystem, filesystem_for, scheme_of
 from catalog.metastore import Metastore
 from catalog.model import Database, Partition, StorageDescriptor, Table
@@ -110,7 +111,7 @@ class Catalog:
         if local and fs is not None:
             files = [fs.local_path(f) or f for f in files]
         schema = [(c.name, c.type) for c in table.columns]
-        if sd.cols is not None and sd.format == "textfile" and "JsonSerDe" not in sd.serde:
+        if sd.cols is not None and format_named(sd.format).fields_by_position(sd.serde):
             # a partition with its own schema: its fields map to the table's columns by position,
             # and table columns past the partition's read NULL
             schema = [(name, typ) for (name, _), (_, typ) in zip(schema, sd.cols)]

@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from catalog.catalog import absolute_location, is_hidden
+from catalog.formats.clauses import check_table
+from catalog.formats.registry import writer_settings
 from catalog.formats.writers import write_file
 from catalog.fs import scheme_of
 from catalog.journal import kill_point
@@ -110,12 +112,6 @@ def dynamic_value(v, typ: str, default_name: str) -> str:
 # -- staging ----------------------------------------------------------------------------------
 
 
-# session settings the RCFile writer follows (compression, row group size)
-_WRITER_SETTINGS = ("hive.exec.compress.output", "mapreduce.output.fileoutputformat.compress.codec",
-                    "mapred.output.compression.codec", "hive.io.rcfile.record.interval",
-                    "hive.io.rcfile.record.buffer.size")
-
-
 def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa.Schema, data_types: list[str],
                  dyn_keys: list[tuple[str, str]], static_values: list[str] | None) -> None:
     """Write the query's batches into staged files, split by dynamic partition values."""
@@ -124,7 +120,7 @@ def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa
                "orc.compress": s.settings.get("orc.compress") or "ZLIB"}
     if table is not None:
         options.update({k: v for k, v in table.params.items() if k in ("parquet.compression", "orc.compress")})
-    options.update({k: v for k in _WRITER_SETTINGS if (v := s.settings.get(k)) is not None})
+    options.update({k: v for k in writer_settings() if (v := s.settings.get(k)) is not None})
     ndata = len(data_types)
     data_schema = pa.schema(list(schema)[:ndata])
     if not dyn_keys:
@@ -486,6 +482,7 @@ def create_table_as(s: "Session", table: Table, query: exp.Expression, text: str
             yield pa.RecordBatch.from_arrays([_conform(col, f.type) for col, f in zip(b.columns, target_schema)],
                                              schema=target_schema)
 
+    check_table(table.sd, [(c.name, c.type) for c in table.columns])
     try:
         stage_result(s, pw, batches(), target_schema, [c.type for c in table.columns], [], None)
         with s.metastore.transaction():
