@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from catalog.formats.base import FileScan
 from catalog.formats.registry import format_named
-from catalog.fs import FileSystem, filesystem_for, scheme_of
+from catalog.fs import FileSystem, check_scheme, filesystem_for, scheme_of
 from catalog.metastore import Metastore
 from catalog.model import Database, Partition, StorageDescriptor, Table
 from catalog.paths import partition_name
@@ -141,6 +141,7 @@ def absolute_location(path: str) -> str:
     short spelling `hdfs:/w/t` becomes `hdfs:///w/t` (the namenode of the
     warehouse, see `Catalog.options_for`); bare paths are local.
     """
+    check_scheme(path)
     m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):(/[^/].*|/)$", path)
     if m and m.group(1).lower() in _WEBHDFS:
         path = f"{m.group(1)}://{m.group(2)}"

@@ -132,7 +132,7 @@ class ArrowExecutor:
             self._tmp = tempfile.mkdtemp(prefix="hiveish-derived-")
         st = os.stat(path)
         key = hashlib.sha1(f"{kind}:{path}:{st.st_mtime_ns}:{st.st_size}".encode()).hexdigest()
-        dest = os.path.join(self._tmp, key + (".txt" if kind != "bz2" else ""))
+        dest = os.path.join(self._tmp, key + ".txt")
         if not os.path.exists(dest):
             part = f"{dest}.{uuid.uuid4().hex[:8]}.part"
             try:

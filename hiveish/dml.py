@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from catalog.catalog import absolute_location, is_hidden
 from catalog.formats.clauses import check_table
-from catalog.formats.registry import writer_settings
+from catalog.formats.registry import format_named, writer_settings
 from catalog.formats.writers import write_file
 from catalog.fs import scheme_of
 from catalog.journal import kill_point
@@ -85,8 +85,13 @@ def _next_name(existing: set[str], base: str = "000000_0", ext: str = "") -> str
 
 
 def _output_name(existing: set[str], staged: str) -> str:
-    """INSERT names files as Hive does: 000000_0, then 000000_0_copy_1, ..."""
-    return _next_name(existing)
+    """INSERT names files as Hive does: 000000_0, then 000000_0_copy_1, ... (with the codec's extension)."""
+    base = staged.rsplit("/", 1)[-1]
+    return _next_name(existing, ext=base[base.index("."):] if "." in base else "")
+
+
+def _extension(target: "Target", options: dict[str, str]) -> str:
+    return format_named(target.sd.format).file_extension(options)
 
 
 def _loaded_name(existing: set[str], staged: str) -> str:
@@ -126,7 +131,7 @@ def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa
     if not dyn_keys:
         target = _target_for(s, pending, static_values)
         fs = s.catalog.fs(pending.staging)
-        staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}"
+        staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}{_extension(target, options)}"
         _make_staging(s, pending)
 
         def data_batches():
@@ -157,7 +162,7 @@ def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa
         values = list(static_values or []) + list(combo)
         target = _target_for(s, pending, values)
         part = data.take(pa.array(idx))
-        staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}"
+        staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}{_extension(target, options)}"
         pending.rows += write_file(fs, staged, target.sd.format, target.sd.serde, target.sd.serde_params,
                                    data_schema, data_types, part.to_batches(), options)
         target.staged.append(staged)

@@ -134,3 +134,52 @@ def test_many_lines_split_by_mapreduce_read_every_line_once(s, tmp_path):
     s.execute(f"""CREATE EXTERNAL TABLE many (k STRING, n INT) ROW FORMAT SERDE '{SERDE2}'
                   WITH SERDEPROPERTIES ('input.regex'='(\\\\S+) (\\\\d+)') LOCATION '{loc}'""")
     assert rows(s, "SELECT count(*), count(DISTINCT k), sum(n) FROM many") == [(500, 500, sum(range(500)))]
+
+
+# -- OpenCSVSerde ------------------------------------------------------------------------------------
+CSV = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+
+
+def test_opencsv_reads_rfc4180_doubled_quotes_escapes_and_short_lines(s, tmp_path):
+    data = ('"1","said ""hi""","x"\n'
+            '"2","a\\"b","back\\\\slash"\n'
+            '3,plain,"with,comma"\n'
+            '4,only two\n'
+            '5,"",\n').encode()
+    loc = write(tmp_path / "csv" / "f.csv", data)
+    s.execute(f"CREATE EXTERNAL TABLE c (k INT, v STRING, w STRING) ROW FORMAT SERDE '{CSV}' LOCATION '{loc}'")
+    assert rows(s, "SELECT * FROM c ORDER BY k") == [
+        (1, 'said "hi"', "x"), (2, 'a"b', "back\\slash"), (3, "plain", "with,comma"), (4, "only two", None),
+        (5, "", "")]
+
+
+def test_opencsv_separator_quote_and_escape_chars(s, tmp_path):
+    loc = write(tmp_path / "tsv" / "f.tsv", b"'a\tb'\t'it|'s'\n'c''d'\tplain\n")
+    s.execute(f"""CREATE EXTERNAL TABLE t (x STRING, y STRING) ROW FORMAT SERDE '{CSV}'
+                  WITH SERDEPROPERTIES ('separatorChar'='\\t', 'quoteChar'="'", 'escapeChar'='|')
+                  LOCATION '{loc}'""")
+    assert rows(s, "SELECT * FROM t ORDER BY x") == [("a\tb", "it's"), ("c'd", "plain")]
+
+
+def test_opencsv_writes_as_hive_and_reads_back(s, tmp_path):
+    s.execute(f"CREATE TABLE w (k STRING, v STRING) ROW FORMAT SERDE '{CSV}'")
+    s.execute("""INSERT INTO w VALUES ('1', 'said "hi"'), ('2', NULL), ('3', 'a,b\\\\c')""")
+    loc = s.metastore.get_table("default", "w").sd.location
+    [name] = [f for f in os.listdir(loc) if not f.startswith((".", "_"))]
+    assert sorted(open(os.path.join(loc, name), encoding="utf-8").read().splitlines()) == [
+        '"1","said ""hi"""', '"2",', '"3","a,b\\c"']
+    # Hive writes with escape '"' but reads with opencsv's default escape '\\', which drops a backslash
+    # that escapes nothing: the round trip loses it, in Hive as here
+    assert rows(s, "SELECT * FROM w ORDER BY k") == [("1", 'said "hi"'), ("2", ""), ("3", "a,bc")]
+
+
+# -- invalid UTF-8 ------------------------------------------------------------------------------------
+
+
+def test_one_invalid_byte_in_a_large_text_table_reads_as_replacement_character(s, tmp_path):
+    lines = [f"{i}\x01v{i}".encode() for i in range(100_000)]
+    lines[50_000] = b"50000\x01bad\xff\xfebyte"
+    loc = write(tmp_path / "utf" / "f.txt", b"\n".join(lines) + b"\n")
+    s.execute(f"CREATE EXTERNAL TABLE u (k INT, v STRING) LOCATION '{loc}'")
+    assert rows(s, "SELECT count(*) FROM u") == [(100_000,)]
+    assert rows(s, "SELECT v FROM u WHERE k = 50000") == [("bad\ufffd\ufffdbyte",)]

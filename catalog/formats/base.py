@@ -133,6 +133,10 @@ class Format:
     def split_kind(self, scan: FileScan, path: str) -> str:
         return SPLIT_WHOLE
 
+    def file_extension(self, options: dict[str, str]) -> str:
+        """The extension of a file written with these writer options (`.deflate` for compressed text)."""
+        return ""
+
     def write(self, out: BinaryIO, schema: pa.Schema, batches: Iterable[pa.RecordBatch], types: list[HiveType],
               serde: str, params: dict[str, str], options: dict[str, str]) -> int:
         """Write `batches` as one file into `out`; returns rows written."""

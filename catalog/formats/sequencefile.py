@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from catalog.formats import lazy_simple
 from catalog.formats.base import SPLIT_WHOLE, FileScan, Format, RowSerDe, ScanContext
-from catalog.formats.codecs import Codec, codec_named
+from catalog.formats.codecs import OUTPUT_SETTINGS, Codec, codec_named, output_codec
 from catalog.types import HiveType
 
 MAGIC = b"SEQ"
@@ -238,20 +238,13 @@ def write_sequencefile(out: BinaryIO, values: Iterable[bytes], codec: Codec | No
     return n
 
 
-def output_codec(options: dict[str, str]) -> tuple[Codec | None, bool]:
-    """The codec and block mode the session asks for (`hive.exec.compress.output`), uncompressed by default."""
-    if (options.get("hive.exec.compress.output") or "false").strip().lower() != "true":
-        return None, False
-    name = (options.get("mapreduce.output.fileoutputformat.compress.codec")
-            or options.get("mapred.output.compression.codec") or "org.apache.hadoop.io.compress.DefaultCodec")
-    codec = codec_named(name)
-    if codec is None:
-        from hiveish import errors
-
-        raise errors.ExecutionError(f"Compression codec {name} was not found")
+def session_codec(options: dict[str, str]) -> tuple[Codec | None, bool]:
+    """The codec and block mode the session asks for (`hive.exec.compress.output`, and
+    `mapreduce.output.fileoutputformat.compress.type` RECORD or BLOCK), uncompressed by default."""
+    codec = output_codec(options)
     kind = (options.get("mapreduce.output.fileoutputformat.compress.type")
             or options.get("mapred.output.compression.type") or "RECORD").strip().upper()
-    return codec, kind == "BLOCK"
+    return codec, codec is not None and kind == "BLOCK"
 
 
 class SequenceFileFormat(Format):
@@ -262,8 +255,7 @@ class SequenceFileFormat(Format):
     output_format = "org.apache.hadoop.hive.ql.io.HiveSequenceFileOutputFormat"
     output_formats = ("org.apache.hadoop.mapred.SequenceFileOutputFormat",)
     line_based = True
-    writer_settings = ("hive.exec.compress.output", "mapreduce.output.fileoutputformat.compress.codec",
-                       "mapred.output.compression.codec", "mapreduce.output.fileoutputformat.compress.type",
+    writer_settings = (*OUTPUT_SETTINGS, "mapreduce.output.fileoutputformat.compress.type",
                        "mapred.output.compression.type")
 
     def row_serde(self, serde: str) -> RowSerDe | None:
@@ -289,7 +281,7 @@ class SequenceFileFormat(Format):
               serde: str, params: dict[str, str], options: dict[str, str]) -> int:
         rs = self.row_serde(serde)
         assert rs is not None
-        codec, block = output_codec(options)
+        codec, block = session_codec(options)
         counted = [0]
 
         def values() -> Iterator[bytes]:
