@@ -31,7 +31,10 @@ def test_split_kinds_come_from_the_format():
     assert registry.format_named("textfile").split_kind(text, "f") == SPLIT_LINES
     assert registry.format_named("textfile").split_kind(text, "f.gz") == SPLIT_WHOLE
     csv = FileScan(format="textfile", files=[], columns=[], serde="org.apache.hadoop.hive.serde2.OpenCSVSerde")
-    assert registry.format_named("textfile").split_kind(csv, "f") == SPLIT_WHOLE
+    assert registry.format_named("textfile").split_kind(csv, "f") == SPLIT_LINES  # a record is a line, as in Hive
+    escaped = FileScan(format="textfile", files=[], columns=[], serde_params={"escape.delim": "\\"})
+    assert registry.format_named("textfile").split_kind(escaped, "f") == SPLIT_WHOLE
+    assert registry.format_named("sequencefile").split_kind(text, "f") == SPLIT_WHOLE
     assert registry.format_named("parquet").split_kind(text, "f") == SPLIT_ROW_GROUPS
 
 
@@ -93,3 +96,23 @@ def test_stored_as_orcfile_is_orc(s):
     s.execute("INSERT INTO o VALUES (1, 'a')")
     assert rows(s, "SELECT * FROM o") == [(1, "a")]
     assert s.metastore.get_table("default", "o").sd.input_format == "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat"
+
+
+@pytest.mark.parametrize("ddl", [
+    "(a INT)", "(a INT) STORED AS SEQUENCEFILE", "(a INT) STORED AS ORC", "(a INT) STORED AS PARQUET",
+    "(a INT) STORED AS RCFILE", "(a INT) STORED AS JSONFILE",
+    "(a STRING) ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'",
+    "(a STRING) ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.RegexSerDe' WITH SERDEPROPERTIES ('input.regex'='(.*)')",
+])
+def test_show_create_table_output_recreates_the_same_storage(tmp_path, ddl):
+    """SHOW CREATE TABLE spells storage as ROW FORMAT SERDE + INPUTFORMAT/OUTPUTFORMAT: it must run again."""
+    s = new_session(tmp_path)
+    s.execute(f"CREATE TABLE t {ddl}")
+    text = "\n".join(r[0] for r in rows(s, "SHOW CREATE TABLE t")).replace("`default.t`", "t")
+    before = s.metastore.get_table("default", "t").sd
+    s.execute("DROP TABLE t")
+    s.execute(text)
+    after = s.metastore.get_table("default", "t").sd
+    for field in ("format", "serde", "input_format", "output_format", "serde_params"):
+        assert getattr(after, field) == getattr(before, field), field
+    s.close()

@@ -60,7 +60,8 @@ def _valid_utf8(path: str) -> bool:
     with open(path, "rb") as f:
         try:
             while chunk := f.read(8 << 20):
-                decoder.decode(chunk)
+                if not (chunk.isascii() and not decoder.getstate()[0]):  # ASCII: valid, no decoding
+                    decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             valid = False
