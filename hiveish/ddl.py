@@ -825,7 +825,7 @@ def _alter_partition_columns(s: "Session", t: Table, p: Partition, pname: str, c
 
 def _format_sd(name: str, sd: StorageDescriptor) -> StorageDescriptor:
     new = apply_storage_clauses(sd, name)
-    if new.format == "textfile":
+    if new.format in ("textfile", "sequencefile"):  # lines of the same SerDe layout: delimiters kept
         new.serde_params = dict(sd.serde_params)
     return new
 

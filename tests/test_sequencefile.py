@@ -152,3 +152,13 @@ def test_a_file_that_is_not_a_sequencefile_fails_naming_it(s, tmp_path):
     s.execute(f"CREATE EXTERNAL TABLE bad (k INT, v STRING) STORED AS SEQUENCEFILE LOCATION '{loc}'")
     with pytest.raises(errors.Error, match="notseq"):
         rows(s, "SELECT * FROM bad")
+
+
+def test_set_fileformat_sequencefile_keeps_the_delimiters(s):
+    s.execute("CREATE TABLE d (k INT, v STRING) ROW FORMAT DELIMITED FIELDS TERMINATED BY ','")
+    s.execute("ALTER TABLE d SET FILEFORMAT SEQUENCEFILE")
+    s.execute("INSERT INTO d SELECT 1, 'a'")
+    assert rows(s, "SELECT * FROM d") == [(1, "a")]
+    loc = s.metastore.get_table("default", "d").sd.location
+    [name] = [f for f in os.listdir(loc) if not f.startswith((".", "_"))]
+    assert list(sf.read_values(open(os.path.join(loc, name), "rb").read())) == [b"1,a"]
