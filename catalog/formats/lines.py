@@ -7,6 +7,7 @@ file; invalid UTF-8 becomes U+FFFD, as Hadoop's Text.toString() does.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Iterator
 
 from catalog.formats.base import FileScan
@@ -27,11 +28,27 @@ def file_bytes(path: str) -> bytes:
     return codec.decompress(data) if codec is not None and data else data
 
 
+def _raw_lines(path: str) -> Iterator[bytes]:
+    """A file's lines without their ends (`\n`, `\r\n` or `\r`), streamed unless compressed."""
+    if codec_for_path(path) is not None:
+        yield from file_bytes(path).splitlines()
+        return
+    with open(path, "rb") as f:
+        for raw in f:
+            if b"\r" in raw:
+                yield from raw.splitlines()
+            else:
+                yield raw[:-1] if raw.endswith(b"\n") else raw
+
+
 def read_lines(scan: FileScan) -> Iterator[str]:
     header = _int(scan.table_params, "skip.header.line.count")
     footer = _int(scan.table_params, "skip.footer.line.count")
     for path in scan.files:
-        lines = file_bytes(path).splitlines()
-        end = len(lines) - footer if footer else len(lines)
-        for raw in lines[header:max(end, header)]:
-            yield raw.decode("utf-8", "replace")
+        held: deque[bytes] = deque()
+        for i, raw in enumerate(_raw_lines(path)):
+            if i < header:
+                continue
+            held.append(raw)
+            if len(held) > footer:
+                yield held.popleft().decode("utf-8", "replace")
