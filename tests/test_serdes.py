@@ -177,6 +177,7 @@ def test_opencsv_writes_as_hive_and_reads_back(s, tmp_path):
 
 
 def test_one_invalid_byte_in_a_large_text_table_reads_as_replacement_character(s, tmp_path):
+    s.execute("SET mapreduce.input.fileinputformat.split.maxsize=400000")  # a few splits, one holding the byte
     lines = [f"{i}\x01v{i}".encode() for i in range(100_000)]
     lines[50_000] = b"50000\x01bad\xff\xfebyte"
     loc = write(tmp_path / "utf" / "f.txt", b"\n".join(lines) + b"\n")
