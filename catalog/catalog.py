@@ -8,7 +8,8 @@ import uuid
 from urllib.parse import urlsplit
 
 from catalog.formats.base import FileScan
-from catalog.fs import FileSystem, filesystem_for, scheme_of
+from catalog.formats.registry import format_named
+from catalog.fs import FileSystem, check_scheme, filesystem_for, scheme_of
 from catalog.journal import journal_dir_for
 from catalog.locations import Protected
 from catalog.metastore import Metastore
@@ -170,7 +171,7 @@ class Catalog:
         if local and fs is not None:
             files = [fs.local_path(f) or f for f in files]
         schema = [(c.name, c.type) for c in table.columns]
-        if sd.cols is not None and sd.format == "textfile" and "JsonSerDe" not in sd.serde:
+        if sd.cols is not None and format_named(sd.format).fields_by_position(sd.serde):
             # a partition with its own schema: its fields map to the table's columns by position,
             # and table columns past the partition's read NULL
             schema = [(name, typ) for (name, _), (_, typ) in zip(schema, sd.cols)]
@@ -200,6 +201,7 @@ def absolute_location(path: str) -> str:
     short spelling `hdfs:/w/t` becomes `hdfs:///w/t` (the namenode of the
     warehouse, see `Catalog.options_for`); bare paths are local.
     """
+    check_scheme(path)
     m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):(/[^/].*|/)$", path)
     if m and m.group(1).lower() in _WEBHDFS:
         path = f"{m.group(1)}://{m.group(2)}"

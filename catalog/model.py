@@ -4,29 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from catalog.formats.jsonserde import JSON_SERDE
+from catalog.formats.lazy_simple import LAZY_SIMPLE_SERDE
+from catalog.formats.opencsv import OPEN_CSV_SERDE
+from catalog.formats.orc import ORC_SERDE
+from catalog.formats.parquet import PARQUET_SERDE
+from catalog.formats.rcfile import LAZY_BINARY_COLUMNAR as LAZY_BINARY_COLUMNAR_SERDE
+from catalog.formats.textfile import TEXT_INPUT_FORMAT, TEXT_OUTPUT_FORMAT
 from catalog.types import HiveType, parse_type
 
-LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
-JSON_SERDE = "org.apache.hive.hcatalog.data.JsonSerDe"
-PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-ORC_SERDE = "org.apache.hadoop.hive.ql.io.orc.OrcSerde"
-LAZY_BINARY_COLUMNAR_SERDE = "org.apache.hadoop.hive.serde2.columnar.LazyBinaryColumnarSerDe"
-
-# STORED AS name -> (format, serde, input format, output format)
-FILE_FORMATS: dict[str, tuple[str, str, str, str]] = {
-    "textfile": ("textfile", LAZY_SIMPLE_SERDE, "org.apache.hadoop.mapred.TextInputFormat",
-                 "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"),
-    "parquet": ("parquet", PARQUET_SERDE, "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-                "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"),
-    "orc": ("orc", ORC_SERDE, "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat",
-            "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat"),
-    "rcfile": ("rcfile", LAZY_BINARY_COLUMNAR_SERDE, "org.apache.hadoop.hive.ql.io.RCFileInputFormat",
-               "org.apache.hadoop.hive.ql.io.RCFileOutputFormat"),
-    "jsonfile": ("jsonfile", JSON_SERDE, "org.apache.hadoop.mapred.TextInputFormat",
-                 "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"),
-}
-UNSUPPORTED_FORMATS = {"sequencefile", "avro", "inputformat"}
+__all__ = ["JSON_SERDE", "LAZY_BINARY_COLUMNAR_SERDE", "LAZY_SIMPLE_SERDE", "OPEN_CSV_SERDE", "ORC_SERDE",
+           "PARQUET_SERDE"]
 
 MANAGED = "MANAGED_TABLE"
 EXTERNAL = "EXTERNAL_TABLE"
@@ -50,8 +38,8 @@ class StorageDescriptor:
     format: str = "textfile"
     serde: str = LAZY_SIMPLE_SERDE
     serde_params: dict[str, str] = field(default_factory=dict)
-    input_format: str = FILE_FORMATS["textfile"][2]
-    output_format: str = FILE_FORMATS["textfile"][3]
+    input_format: str = TEXT_INPUT_FORMAT
+    output_format: str = TEXT_OUTPUT_FORMAT
     num_buckets: int = -1
     bucket_cols: list[str] = field(default_factory=list)
     sort_cols: list[tuple[str, int]] = field(default_factory=list)  # (col, 1 asc / 0 desc)
@@ -85,8 +73,12 @@ class StorageDescriptor:
 
     @staticmethod
     def for_format(name: str, location: str = "") -> "StorageDescriptor":
-        fmt, serde, inf, outf = FILE_FORMATS[name]
-        return StorageDescriptor(location=location, format=fmt, serde=serde, input_format=inf, output_format=outf)
+        """A storage descriptor of the registered format `name` (its SerDe and classes)."""
+        from catalog.formats.registry import format_named
+
+        f = format_named(name)
+        return StorageDescriptor(location=location, format=f.name, serde=f.serde, input_format=f.input_format,
+                                 output_format=f.output_format)
 
 
 @dataclass

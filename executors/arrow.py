@@ -11,14 +11,14 @@ import uuid
 import weakref
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
 
-from catalog.formats import columnar, text
-from catalog.formats.base import FileScan
+from catalog.formats.base import FileScan, Format
+from catalog.formats.registry import format_named
 from catalog.formats.text import sql_str
 from catalog.types import parse_type
 from executors.engine_functions import FunctionInstaller, OnDemandConnection
@@ -119,58 +119,35 @@ class ArrowExecutor:
             return f"SELECT {data + ', ' if data else ''}{', '.join(consts)} FROM ({base})"
         return base
 
-    def _decompressed(self, files: list[str]) -> list[str]:
-        """bzip2 files, which DuckDB cannot read, decompressed once into a private cache."""
-        import bz2
-        import hashlib
-        import os
-        import shutil
-        import tempfile
-
-        out = []
-        for f in files:
-            if not f.endswith(".bz2"):
-                out.append(f)
-                continue
-            if self._tmp is None:
-                self._tmp = tempfile.mkdtemp(prefix="hiveish-bz2-")
-            st = os.stat(f)
-            key = hashlib.sha1(f"{f}:{st.st_mtime_ns}:{st.st_size}".encode()).hexdigest()
-            dest = os.path.join(self._tmp, key)
-            if not os.path.exists(dest):
-                with bz2.open(f, "rb") as src, open(dest + ".part", "wb") as dst:
-                    shutil.copyfileobj(src, dst, 8 << 20)
-                os.replace(dest + ".part", dest)
-            out.append(dest)
-        return out
+    def _derived_file(self, path: str, kind: str, produce: Callable[[str, str], None]) -> str:
+        """A local file made from `path` by `produce` (a format's decompression or decoding), made once
+        into this executor's private cache, keyed by the file's path, modification time and size."""
+        if self._tmp is None:
+            self._tmp = tempfile.mkdtemp(prefix="hiveish-derived-")
+        st = os.stat(path)
+        key = hashlib.sha1(f"{kind}:{path}:{st.st_mtime_ns}:{st.st_size}".encode()).hexdigest()
+        dest = os.path.join(self._tmp, key + ".txt")
+        if not os.path.exists(dest):
+            part = f"{dest}.{uuid.uuid4().hex[:8]}.part"
+            try:
+                produce(path, part)
+                os.replace(part, dest)
+            finally:
+                if os.path.exists(part):
+                    os.remove(part)
+        return dest
 
     def _files_sql(self, cur: duckdb.DuckDBPyConnection, src: FileScan) -> str:
-        fmt = src.format
+        """The scan of one source's files, as its format reads them (see catalog/formats/registry.py)."""
+        fmt = format_named(src.format)
         if not src.local:
-            if fmt in ("orc", "parquet") and _columnar_mode(src) == "arrow":
-                return self._arrow_sql(cur, src, _remote_reader(_some_columns(src)))
+            if _columnar_mode(src) == "arrow" and (reader := _remote_reader(fmt, src)) is not None:
+                return self._arrow_sql(cur, src, reader)
             # DuckDB's readers cannot open hdfs:// URLs: scan local copies (see RemoteCopies)
             from dataclasses import replace
 
             src = replace(src, files=self._remote.local_copies(src.files, src.fs_options, cur), local=True)
-        if src.local and any(f.endswith(".bz2") for f in src.files):
-            from dataclasses import replace
-
-            src = replace(src, files=self._decompressed(src.files))
-        if fmt == "parquet" and src.local:
-            return columnar.parquet_scan_sql(src, columnar.parquet_file_columns(src.files[0]))
-        if fmt == "jsonfile" or "JsonSerDe" in src.serde:
-            return columnar.json_scan_sql(src)
-        if "OpenCSVSerde" in src.serde:
-            return columnar.csv_scan_sql(src)
-        if fmt in ("orc", "parquet"):
-            some = _some_columns(src)
-            return self._arrow_sql(cur, src, columnar.orc_reader(some) if fmt == "orc" else _parquet_reader(some))
-        if fmt == "rcfile":
-            from catalog.formats.rcfile import rcfile_reader
-
-            return self._arrow_sql(cur, src, rcfile_reader(src.files, src.table_columns, src.columns, src.serde))
-        return text.scan_sql(src)
+        return fmt.scan_sql(src, _Context(self, cur))
 
     def _arrow_sql(self, cur: duckdb.DuckDBPyConnection, src: FileScan, reader: pa.RecordBatchReader) -> str:
         """Scan SQL over an Arrow stream registered on the cursor, columns matched by name."""
@@ -232,49 +209,38 @@ class ArrowExecutor:
                     pass
 
 
-def _parquet_reader(src: FileScan, filesystem=None) -> pa.RecordBatchReader:
-    """Parquet as an Arrow stream (local files, or remote ones through `filesystem`), needed columns only."""
-    import pyarrow.dataset as ds
+class _Context:
+    """What a format may ask of the engine while it builds a scan (catalog.formats.base.ScanContext)."""
 
-    dataset = ds.dataset(src.files, format="parquet", filesystem=filesystem)
-    file_cols = {n.lower(): n for n in dataset.schema.names}
-    wanted = list(dict.fromkeys(file_cols[n.lower()] for n, _ in src.columns if n.lower() in file_cols))
-    return dataset.scanner(columns=wanted).to_reader()
+    def __init__(self, executor: ArrowExecutor, cur: duckdb.DuckDBPyConnection) -> None:
+        self._executor, self._cur = executor, cur
 
+    def arrow_sql(self, scan: FileScan, reader: pa.RecordBatchReader) -> str:
+        return self._executor._arrow_sql(self._cur, scan, reader)
 
-def _some_columns(src: FileScan) -> FileScan:
-    """`src` reading at least one column: a stream without columns carries no row count (count(*))."""
-    if src.columns or not src.table_columns:
-        return src
-    from dataclasses import replace
-
-    return replace(src, columns=src.table_columns[:1])
+    def derived_file(self, path: str, kind: str, produce: Callable[[str, str], None]) -> str:
+        return self._executor._derived_file(path, kind, produce)
 
 
 def _columnar_mode(src: FileScan) -> str:
     return (src.fs_options.get("hiveish.hdfs.scan.columnar") or "copy").strip().lower()
 
 
-def _remote_reader(src: FileScan) -> pa.RecordBatchReader:
-    """Remote Parquet/ORC read in place through a pyarrow dataset over the catalog's FileSystem.
-
-    Only the column chunks (stripes' streams) a query needs cross the network,
-    in ranged reads; chosen with ``hiveish.hdfs.scan.columnar=arrow``.
-    """
+def _remote_reader(fmt: Format, src: FileScan) -> pa.RecordBatchReader | None:
+    """Remote files read in place through a pyarrow dataset over the catalog's FileSystem, if the
+    format reads that way (Parquet, ORC): only the column chunks (stripes' streams) a query needs
+    cross the network, in ranged reads; chosen with ``hiveish.hdfs.scan.columnar=arrow``."""
+    if not fmt.arrow_in_place:
+        return None
     from catalog.fs import filesystem_for
     from catalog.fs.webhdfs import WebHdfsArrowHandler, WebHdfsFileSystem, arrow_filesystem
 
     fs = filesystem_for(src.files[0], src.fs_options)
     if not isinstance(fs, WebHdfsFileSystem):
         raise NotImplementedError(f"No Arrow filesystem for {src.files[0]}")
-    from dataclasses import replace
-
     # the handler's own paths: HDFS paths without scheme and authority
     local = replace(src, files=[WebHdfsArrowHandler._arrow_path(f) for f in src.files])
-    arrow_fs = arrow_filesystem(fs)
-    if src.format == "orc":
-        return columnar.orc_reader(local, filesystem=arrow_fs)
-    return _parquet_reader(local, filesystem=arrow_fs)
+    return fmt.arrow_reader(local, filesystem=arrow_filesystem(fs))
 
 
 class RemoteCopies:

@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from catalog.catalog import absolute_location, encode_table_name, is_hidden
+from catalog.formats.clauses import apply_storage_clauses, check_table
+from catalog.formats.registry import FORMAT_KEYWORDS
 from catalog.model import (
     EXTERNAL,
-    FILE_FORMATS,
     JSON_SERDE,
     MANAGED,
-    OPEN_CSV_SERDE,
-    UNSUPPORTED_FORMATS,
     VIEW,
     Column,
     Database,
@@ -150,6 +149,7 @@ def storage_from_properties(s: "Session", props: list[exp.Expression], sd: Stora
     external = False
     comment = None
     fmt_name = None
+    io_pair: tuple[str, str] | None = None
     serde = None
     serde_params: dict[str, str] = {}
     for p in props:
@@ -158,9 +158,17 @@ def storage_from_properties(s: "Session", props: list[exp.Expression], sd: Stora
         elif isinstance(p, exp.SchemaCommentProperty):
             comment = _lit(p.this)
         elif isinstance(p, exp.FileFormatProperty):
-            if p.this is None and p.expressions:
-                raise errors.NotSupportedError("STORED AS INPUTFORMAT ... OUTPUTFORMAT is not supported")
-            fmt_name = (p.name or _lit(p.this) or "").lower()
+            io = p.this if isinstance(p.this, exp.InputOutputFormat) else None
+            if io is not None:
+                io_pair = (_lit(io.args.get("input_format")), _lit(io.args.get("output_format")))
+            elif p.this is None and p.expressions:  # older sqlglot: the two classes as expressions
+                io_pair = (_lit(p.expressions[0]), _lit(p.expressions[-1]))
+            else:
+                fmt_name = (p.name or _lit(p.this) or "").lower()
+        elif isinstance(p, exp.StorageHandlerProperty):
+            handler = _lit(p.this)
+            raise errors.SemanticException(f"Cannot find class '{handler}': hiveish has no storage handlers "
+                                           "(STORED BY); declare a STORED AS format")
         elif isinstance(p, exp.RowFormatDelimitedProperty):
             mapping = {"fields": "field.delim", "collection_items": "collection.delim", "map_keys": "mapkey.delim",
                        "lines": "line.delim", "null": "serialization.null.format", "escaped": "escape.delim"}
@@ -186,29 +194,14 @@ def storage_from_properties(s: "Session", props: list[exp.Expression], sd: Stora
             key = _lit(p.this) if isinstance(p.this, exp.Literal) else p.name
             if key:
                 params[str(key)] = str(_lit(p.args.get("value")))
-    if fmt_name:
-        if fmt_name in UNSUPPORTED_FORMATS:
-            raise errors.NotSupportedError(f"STORED AS {fmt_name.upper()} is not supported; use TEXTFILE, PARQUET, ORC or JSONFILE")
-        if fmt_name not in FILE_FORMATS:
-            raise errors.SemanticException(f"Unrecognized file format in STORED AS clause: '{fmt_name.upper()}'")
-        fresh = StorageDescriptor.for_format(fmt_name, sd.location)
-        fresh.num_buckets, fresh.bucket_cols, fresh.sort_cols = sd.num_buckets, sd.bucket_cols, sd.sort_cols
-        sd = fresh
-    if serde:
-        sd.serde = serde
-        if serde == OPEN_CSV_SERDE or serde.endswith("JsonSerDe"):
-            sd.format = "textfile" if serde == OPEN_CSV_SERDE else "jsonfile"
-        elif "parquet" in serde.lower():
-            sd = StorageDescriptor.for_format("parquet", sd.location)
-        elif "orc" in serde.lower():
-            sd = StorageDescriptor.for_format("orc", sd.location)
+    sd = apply_storage_clauses(sd, fmt_name, io_pair, serde)
     sd.serde_params.update(serde_params)
     return sd, external, comment
 
 
 def _default_sd(s: "Session") -> StorageDescriptor:
     name = (s.settings.get("hive.default.fileformat") or "textfile").lower()
-    return StorageDescriptor.for_format(name if name in FILE_FORMATS else "textfile")
+    return StorageDescriptor.for_format(name if name in FORMAT_KEYWORDS else "textfile")
 
 
 def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
@@ -278,6 +271,7 @@ def run_create(s: "Session", tree: exp.Create, text: str) -> "Result":
         elif not table.columns and not table.is_view:
             raise errors.SemanticException(f"[Error 10043]: Either list of columns or a custom serializer should be specified for table {name}")
         if query is None:
+            check_table(table.sd, [(c.name, c.type) for c in table.columns])
             s.metastore.create_table(table)
             s.catalog.fs(table.sd.location).mkdirs(table.sd.location)
             if temporary:
@@ -738,6 +732,7 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
                                                  skip_partition=f"{pname} of table {t.db}.{t.name}")
         elif mm := re.match(r"(?is)set\s+fileformat\s+(\w+)$", sub):
             p.sd = _format_sd(mm.group(1), p.sd)
+            check_table(p.sd, p.sd.cols if p.sd.cols is not None else [(c.name, c.type) for c in t.columns])
         elif mm := re.match(r"(?is)set\s+serdeproperties\s*\((.*)\)$", sub):
             p.sd.serde_params.update(_props(mm.group(1)))
         elif op := _column_change(sub):
@@ -777,6 +772,7 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
         return
     if m := re.match(r"(?is)set\s+fileformat\s+(\w+)\s*$", r):
         t.sd = _format_sd(m.group(1), t.sd)
+        check_table(t.sd, [(c.name, c.type) for c in t.columns])
         s.metastore.alter_table(t)
         return
     if m := re.match(r"(?is)set\s+serdeproperties\s*\((.*)\)\s*$", r):
@@ -787,6 +783,7 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
         t.sd.serde = unquote(m.group(1))
         if m.group(2):
             t.sd.serde_params.update(_props(m.group(2)))
+        check_table(t.sd, [(c.name, c.type) for c in t.columns])
         s.metastore.alter_table(t)
         return
     if bucketing := _bucketing(t, r):  # metadata only, as in Hive: files already written stay as they are
@@ -926,14 +923,8 @@ def _alter_partition_columns(s: "Session", t: Table, p: Partition, pname: str, c
 
 
 def _format_sd(name: str, sd: StorageDescriptor) -> StorageDescriptor:
-    name = name.lower()
-    if name in UNSUPPORTED_FORMATS:
-        raise errors.NotSupportedError(f"File format {name.upper()} is not supported")
-    if name not in FILE_FORMATS:
-        raise errors.SemanticException(f"Unrecognized file format: '{name.upper()}'")
-    new = StorageDescriptor.for_format(name, sd.location)
-    new.num_buckets, new.bucket_cols, new.sort_cols = sd.num_buckets, sd.bucket_cols, sd.sort_cols
-    if name == "textfile":
+    new = apply_storage_clauses(sd, name)
+    if new.format in ("textfile", "sequencefile"):  # lines of the same SerDe layout: delimiters kept
         new.serde_params = dict(sd.serde_params)
     return new
 

@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from catalog.catalog import absolute_location, is_hidden
+from catalog.formats.clauses import check_table
+from catalog.formats.registry import format_named, writer_settings
 from catalog.formats.writers import write_file
 from catalog.fs import scheme_of
 from catalog.journal import kill_point
@@ -83,8 +85,13 @@ def _next_name(existing: set[str], base: str = "000000_0", ext: str = "") -> str
 
 
 def _output_name(existing: set[str], staged: str) -> str:
-    """INSERT names files as Hive does: 000000_0, then 000000_0_copy_1, ..."""
-    return _next_name(existing)
+    """INSERT names files as Hive does: 000000_0, then 000000_0_copy_1, ... (with the codec's extension)."""
+    base = staged.rsplit("/", 1)[-1]
+    return _next_name(existing, ext=base[base.index("."):] if "." in base else "")
+
+
+def _extension(target: "Target", options: dict[str, str]) -> str:
+    return format_named(target.sd.format).file_extension(options)
 
 
 def _loaded_name(existing: set[str], staged: str) -> str:
@@ -110,12 +117,6 @@ def dynamic_value(v, typ: str, default_name: str) -> str:
 # -- staging ----------------------------------------------------------------------------------
 
 
-# session settings the RCFile writer follows (compression, row group size)
-_WRITER_SETTINGS = ("hive.exec.compress.output", "mapreduce.output.fileoutputformat.compress.codec",
-                    "mapred.output.compression.codec", "hive.io.rcfile.record.interval",
-                    "hive.io.rcfile.record.buffer.size")
-
-
 def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa.Schema, data_types: list[str],
                  dyn_keys: list[tuple[str, str]], static_values: list[str] | None) -> None:
     """Write the query's batches into staged files, split by dynamic partition values."""
@@ -124,13 +125,13 @@ def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa
                "orc.compress": s.settings.get("orc.compress") or "ZLIB"}
     if table is not None:
         options.update({k: v for k, v in table.params.items() if k in ("parquet.compression", "orc.compress")})
-    options.update({k: v for k in _WRITER_SETTINGS if (v := s.settings.get(k)) is not None})
+    options.update({k: v for k in writer_settings() if (v := s.settings.get(k)) is not None})
     ndata = len(data_types)
     data_schema = pa.schema(list(schema)[:ndata])
     if not dyn_keys:
         target = _target_for(s, pending, static_values)
         fs = s.catalog.fs(pending.staging)
-        staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}"
+        staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}{_extension(target, options)}"
         _make_staging(s, pending)
 
         def data_batches():
@@ -161,7 +162,7 @@ def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa
         values = list(static_values or []) + list(combo)
         target = _target_for(s, pending, values)
         part = data.take(pa.array(idx))
-        staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}"
+        staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}{_extension(target, options)}"
         pending.rows += write_file(fs, staged, target.sd.format, target.sd.serde, target.sd.serde_params,
                                    data_schema, data_types, part.to_batches(), options)
         target.staged.append(staged)
@@ -487,6 +488,7 @@ def create_table_as(s: "Session", table: Table, query: exp.Expression, text: str
             yield pa.RecordBatch.from_arrays([_conform(col, f.type) for col, f in zip(b.columns, target_schema)],
                                              schema=target_schema)
 
+    check_table(table.sd, [(c.name, c.type) for c in table.columns])
     try:
         stage_result(s, pw, batches(), target_schema, [c.type for c in table.columns], [], None)
         with s.metastore.transaction():

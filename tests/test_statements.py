@@ -85,8 +85,8 @@ def test_create_table_records_storage_descriptor(session):
 
 
 def test_create_table_refuses_unsupported_format_clearly(session):
-    with pytest.raises(errors.NotSupportedError, match="SEQUENCEFILE"):
-        session.execute("CREATE TABLE t (a INT) STORED AS SEQUENCEFILE")
+    with pytest.raises(errors.NotSupportedError, match="AVRO"):
+        session.execute("CREATE TABLE t (a INT) STORED AS AVRO")
     assert session.metastore.get_table("default", "t") is None
 
 

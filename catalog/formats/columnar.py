@@ -1,4 +1,4 @@
-"""Parquet (DuckDB's own reader), ORC and JSON: scan SQL and Arrow readers."""
+"""Parquet (DuckDB's own reader) and ORC: scan SQL and Arrow readers."""
 
 from __future__ import annotations
 
@@ -66,34 +66,6 @@ def parquet_scan_sql(scan: FileScan, file_columns: list[str]) -> str:
             selects.append(f'{declared_field_names(cast, parse_type(typ))} AS "{name}"')
     union = ", union_by_name=true" if len(scan.files) > 1 else ""
     return f"SELECT {', '.join(selects) or 'NULL AS __dummy'} FROM read_parquet({_file_list(scan)}{union})"
-
-
-def json_scan_sql(scan: FileScan) -> str:
-    cols = "{" + ", ".join(f"'{n.lower()}': '{parse_type(t).to_duckdb()}'" for n, t in scan.table_columns or scan.columns) + "}"
-    selects = ", ".join(f'"{n.lower()}" AS "{n}"' for n, _ in scan.columns) or "NULL AS __dummy"
-    return (f"SELECT {selects} FROM read_json({_file_list(scan)}, format='newline_delimited', columns={cols}, "
-            f"ignore_errors=true, maximum_object_size=67108864)")
-
-
-def csv_scan_sql(scan: FileScan) -> str:
-    """OpenCSVSerde: every column is a string; quote and escape characters apply."""
-    p = scan.serde_params
-    sep = p.get("separatorChar", ",")
-    quote = p.get("quoteChar", '"')
-    esc = p.get("escapeChar", "\\")
-    schema = scan.table_columns or scan.columns
-    positions = {name.lower(): i for i, (name, _) in enumerate(schema)}
-    cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(max(len(schema), 1))) + "}"
-    skip = int(scan.table_params.get("skip.header.line.count", "0") or 0)
-    reader = (f"read_csv({_file_list(scan)}, columns={cols}, delim={sql_str(sep)}, quote={sql_str(quote)}, "
-              f"escape={sql_str(esc)}, header=false, auto_detect=false, null_padding=true, strict_mode=false, "
-              f"skip={skip})")
-    selects = []
-    for name, typ in scan.columns:
-        i = positions.get(name.lower())
-        duck = parse_type(typ).to_duckdb()
-        selects.append(f'TRY_CAST(c{i} AS {duck}) AS "{name}"' if i is not None else f'CAST(NULL AS {duck}) AS "{name}"')
-    return f"SELECT {', '.join(selects) or 'NULL AS __dummy'} FROM {reader}"
 
 
 def orc_reader(scan: FileScan, filesystem=None) -> pa.RecordBatchReader:

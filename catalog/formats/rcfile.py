@@ -32,6 +32,7 @@ from typing import BinaryIO, Iterable, Iterator
 
 import pyarrow as pa
 
+from catalog.formats.base import FileScan, Format, ScanContext
 from catalog.types import HiveType, parse_type
 
 MAGIC = b"RCF\x01"
@@ -470,4 +471,25 @@ def rcfile_reader(files: list[str], schema: list[tuple[str, str]], columns: list
     return pa.RecordBatchReader.from_batches(arrow, gen())
 
 
-__all__ = ["RCFileError", "codec_for", "rcfile_reader", "read_rcfile", "write_rcfile"]
+class RCFileFormat(Format):
+    name = "rcfile"
+    stored_as = ("rcfile",)
+    serde = LAZY_BINARY_COLUMNAR
+    serdes = (LAZY_BINARY_COLUMNAR, COLUMNAR_TEXT)
+    input_format = "org.apache.hadoop.hive.ql.io.RCFileInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.RCFileOutputFormat"
+    writer_settings = ("hive.exec.compress.output", "mapreduce.output.fileoutputformat.compress.codec",
+                       "mapred.output.compression.codec", "hive.io.rcfile.record.interval",
+                       "hive.io.rcfile.record.buffer.size")
+
+    def scan_sql(self, scan: FileScan, ctx: ScanContext) -> str:
+        return ctx.arrow_sql(scan, rcfile_reader(scan.files, scan.table_columns, scan.columns, scan.serde))
+
+    def write(self, out: BinaryIO, schema: pa.Schema, batches: Iterable[pa.RecordBatch], types: list[HiveType],
+              serde: str, params: dict[str, str], options: dict[str, str]) -> int:
+        return write_rcfile(out, batches, types, serde, options)
+
+
+FORMAT = RCFileFormat()
+
+__all__ = ["FORMAT", "RCFileError", "codec_for", "rcfile_reader", "read_rcfile", "write_rcfile"]

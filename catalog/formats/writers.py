@@ -1,11 +1,10 @@
-"""Writing Arrow batches as table files in each format."""
+"""LazySimpleSerDe's text writer, and `write_file`: one file in any registered format."""
 
 from __future__ import annotations
 
 import datetime
 import decimal
 import io
-import json
 from typing import Iterable
 
 import pyarrow as pa
@@ -85,92 +84,12 @@ def write_text(out: io.RawIOBase, batches: Iterable[pa.RecordBatch], types: list
     return rows
 
 
-def _plain(v):
-    if isinstance(v, decimal.Decimal):
-        return float(v)
-    if isinstance(v, (datetime.date, datetime.datetime)):
-        return str(v)
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    if isinstance(v, list):
-        if v and isinstance(v[0], tuple) and len(v[0]) == 2:
-            return {str(k): _plain(x) for k, x in v}
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    return v
-
-
-def write_json(out, batches, names: list[str]) -> int:
-    rows = 0
-    for batch in batches:
-        buf = []
-        for rec in batch.to_pylist():
-            buf.append(json.dumps({n: _plain(rec[k]) for n, k in zip(names, batch.schema.names)
-                                   if rec[k] is not None}, ensure_ascii=False))
-            rows += 1
-        if buf:
-            out.write(("\n".join(buf) + "\n").encode("utf-8"))
-    return rows
-
-
-def write_csv(out, batches, params: dict[str, str]) -> int:
-    import csv
-
-    sep = params.get("separatorChar", ",")
-    quote = params.get("quoteChar", '"')
-    esc = params.get("escapeChar", "\\")
-    rows = 0
-    text = io.StringIO()
-    w = csv.writer(text, delimiter=sep, quotechar=quote, escapechar=esc, quoting=csv.QUOTE_ALL,
-                   lineterminator="\n", doublequote=False)
-    for batch in batches:
-        for rec in zip(*[c.to_pylist() for c in batch.columns]):
-            w.writerow(["" if v is None else v for v in rec])
-            rows += 1
-        out.write(text.getvalue().encode("utf-8"))
-        text.seek(0)
-        text.truncate()
-    return rows
-
-
-PARQUET_CODECS = {"uncompressed": "none", "none": "none", "snappy": "snappy", "gzip": "gzip",
-                  "zstd": "zstd", "lz4": "lz4", "brotli": "brotli"}
-
-
 def write_file(fs: FileSystem, path: str, fmt: str, serde: str, serde_params: dict[str, str],
                schema: pa.Schema, types: list[str], batches: Iterable[pa.RecordBatch],
                options: dict[str, str]) -> int:
-    """Write `batches` as one file at `path`; returns rows written."""
-    htypes = [parse_type(t) for t in types]
-    names = list(schema.names)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
+    """Write `batches` as one file at `path` in the registered format `fmt`; returns rows written."""
+    from catalog.formats.registry import format_named
 
-        codec = PARQUET_CODECS.get((options.get("parquet.compression") or "snappy").lower(), "snappy")
-        rows = 0
-        with fs.open_write(path) as f:
-            with pq.ParquetWriter(f, schema, compression=codec) as w:
-                for b in batches:
-                    w.write_batch(b)
-                    rows += b.num_rows
-        return rows
-    if fmt == "orc":
-        import pyarrow.orc as orc
-
-        codec = (options.get("orc.compress") or "zlib").lower()
-        codec = {"none": "uncompressed", "uncompressed": "uncompressed"}.get(codec, codec)
-        table = pa.Table.from_batches(list(batches), schema=schema)
-        with fs.open_write(path) as f:
-            orc.write_table(table, f, compression=codec)
-        return table.num_rows
-    with fs.open_write(path) as f:
-        if fmt == "rcfile":
-            from catalog.formats.rcfile import write_rcfile
-
-            return write_rcfile(f, batches, htypes, serde, options)
-        if fmt == "jsonfile" or "JsonSerDe" in serde:
-            return write_json(f, batches, names)
-        if "OpenCSVSerde" in serde:
-            return write_csv(f, batches, serde_params)
-        return write_text(f, batches, htypes, serde_params)
+    f = format_named(fmt)
+    with fs.open_write(path) as out:
+        return f.write(out, schema, batches, [parse_type(t) for t in types], serde, serde_params, options)

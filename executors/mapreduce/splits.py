@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
 
-from catalog.formats.base import FileScan
-from catalog.formats.text import needs_line_reader
+from catalog.formats.base import SPLIT_LINES, SPLIT_ROW_GROUPS, FileScan
+from catalog.formats.registry import format_named
 from catalog.fs import BlockLocation, FileStatus, filesystem_for
 from planner.mr.jobs import Split
 from planner.plan import ScanNode
@@ -37,17 +37,13 @@ if TYPE_CHECKING:
     import pyarrow.parquet as pq
 
 DEFAULT_SPLIT_SIZE = 128 * 1024 * 1024
-COMPRESSED = (".gz", ".bz2", ".deflate", ".snappy", ".zst", ".lz4", ".xz")
 CHUNK = 8 * 1024 * 1024
 PROBE = 64 * 1024  # bytes read at a time while looking for the end of a line
 
 
-def _is_plain_text(src: FileScan, path: str) -> bool:
-    """Text a split can start in the middle of (a footer to skip needs the file's end: not split)."""
-    return (src.format == "textfile" and "JsonSerDe" not in src.serde and "OpenCSVSerde" not in src.serde
-            and "RegexSerDe" not in src.serde and not path.lower().endswith(COMPRESSED)
-            and not needs_line_reader(src.serde_params)
-            and (src.table_params.get("skip.footer.line.count") or "0").strip() in ("", "0"))
+def _split_kind(src: FileScan, path: str) -> str:
+    """How the source's format cuts `path` into splits (at lines, by Parquet row groups, or whole)."""
+    return format_named(src.format).split_kind(src, path)
 
 
 def splits_for_scan(tag: int, scan: ScanNode, max_size: int) -> list[Split]:
@@ -59,9 +55,10 @@ def splits_for_scan(tag: int, scan: ScanNode, max_size: int) -> list[Split]:
             one = replace(src, files=[path])
             # a local file has no blocks worth the name: its splits are cut by maxsize alone
             split_size = max_size if src.local else min(max_size, st.block_size or max_size)
-            if src.format == "parquet":
+            kind = _split_kind(src, path)
+            if kind == SPLIT_ROW_GROUPS:
                 out.extend(_parquet_splits(tag, one, path, st.size, split_size, blocks))
-            elif _is_plain_text(src, path) and st.size > split_size:
+            elif kind == SPLIT_LINES and st.size > split_size:
                 start = 0
                 while start < st.size:
                     length = min(split_size, st.size - start)
@@ -271,9 +268,9 @@ def open_split(cur: "duckdb.DuckDBPyConnection", executor, split: Split, scratch
             params["skip.header.line.count"] = "0"
         records = max(0, lines - _int_param(params, "skip.header.line.count"))
         scan.sources = [replace(src, files=[local], table_params=params, local=True)]
-    elif src.local and src.format == "parquet":
+    elif src.local and _split_kind(src, split.path) == SPLIT_ROW_GROUPS:
         records = _parquet_file(split.path, src).metadata.num_rows
-    elif src.local and _is_plain_text(src, split.path):
+    elif src.local and _split_kind(src, split.path) == SPLIT_LINES:
         records = max(0, _count_lines(split.path) - _int_param(src.table_params, "skip.header.line.count"))
     return executor._scan_sql(cur, scan), records
 
