@@ -157,6 +157,7 @@ TEXT_COMMANDS: dict[str, Callable] = {
     "describe": _lazy("hiveish.show", "cmd_describe"),
     "desc": _lazy("hiveish.show", "cmd_describe"),
     "msck": _lazy("hiveish.ddl", "cmd_msck"),
+    "analyze": _lazy("hiveish.stats", "cmd_analyze"),
     "load": _lazy("hiveish.dml", "cmd_load"),
     "alter": _lazy("hiveish.ddl", "cmd_alter"),
     "create": _lazy("hiveish.ddl", "cmd_create_text"),
