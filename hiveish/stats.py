@@ -212,9 +212,8 @@ def _column_stats(s: "Session", table: Table, part: Partition | None, cols: list
     try:
         if batches:
             data = pa.Table.from_batches(batches)
-        else:
-            data = pa.table({f"c{i}": pa.array([], type=pa.string()) for i in range(len(cols))})
-            # no rows: every aggregate is over nothing; type the columns so min/max stay NULL
+        else:  # no rows: every aggregate is over nothing
+            data = pa.table({f"c{i}": pa.array([], type=parse_type(c.type).to_arrow()) for i, c in enumerate(cols)})
         con.register("data", data)
         row = con.execute(f"SELECT {', '.join(aggs)} FROM data").fetchone()
     finally:
@@ -241,13 +240,15 @@ def _text(v, kind: str) -> str:
 
     if kind == "double":
         return java_double_to_string(float(v))
-    if kind == "decimal":
-        return format(v, "f")
+    if kind == "decimal":  # HiveDecimal's text: no trailing zeros
+        text = format(v, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
     return str(v)
 
 
 # -- ANALYZE ----------------------------------------------------------------------------------------
 def cmd_analyze(s: "Session", text: str, _second: str) -> "Result":
+    """ANALYZE TABLE t [PARTITION (spec)] COMPUTE STATISTICS [NOSCAN | FOR COLUMNS [c, ...]]."""
     from hiveish.ddl import _ok
 
     m = _ANALYZE.match(text)
@@ -260,6 +261,15 @@ def cmd_analyze(s: "Session", text: str, _second: str) -> "Result":
     if scan and scan.lower() == "partialscan":
         raise errors.SemanticException("ANALYZE TABLE ... PARTIALSCAN is not supported: it reads RCFile block "
                                        "headers only; use COMPUTE STATISTICS (a full scan) or NOSCAN")
+    # measured and stored under the metastore's write lock: no write commits in between, so what
+    # is stored as accurate describes the files as they are
+    with s.metastore.transaction():
+        _analyze(s, name, spec_text, scan, for_cols, col_list)
+    return _ok()
+
+
+def _analyze(s: "Session", name: str, spec_text: str | None, scan: str | None, for_cols: str | None,
+             col_list: str | None) -> None:
     table = get_table(s, name)
     if table.is_view:
         raise errors.SemanticException(f"[Error 10091]: ANALYZE is not supported for views ({table.qualified_name})")
@@ -272,9 +282,9 @@ def cmd_analyze(s: "Session", text: str, _second: str) -> "Result":
                                        f"specification: table {table.name} is not partitioned")
     if table.is_partitioned:
         spec = parse_spec(spec_text or "")
-        keys = {k.name.lower() for k in table.partition_keys}
+        key_names = {k.name.lower() for k in table.partition_keys}
         for k, _op, _v in spec:
-            if k not in keys:
+            if k not in key_names:
                 raise errors.SemanticException(f"[Error 10098]: Non-Partition column appears in the partition "
                                                f"specification: {k}")
         fixed = [(k, op or "=", v) for k, op, v in spec if v is not None]
@@ -283,7 +293,7 @@ def cmd_analyze(s: "Session", text: str, _second: str) -> "Result":
         by_name = {k.name.lower(): k for k in table.partition_keys}
         fixed = [(k, op, normalize_value(s, by_name[k], v)) for k, op, v in fixed]
         found = matching_partitions(s, table, fixed) if fixed else s.metastore.list_partitions(table.db, table.name)
-        if fixed and len(fixed) == len(keys) and not found:
+        if fixed and len(fixed) == len(key_names) and not found:
             raise errors.SemanticException(f"[Error 10006]: Partition not found {{{spec_text.strip()}}}")
         parts = list(found)
     cols = []
@@ -301,36 +311,23 @@ def cmd_analyze(s: "Session", text: str, _second: str) -> "Result":
                     f"arguments are accepted but {c.type} is passed (column {c.name})", code=30009)
             if c not in cols:
                 cols.append(c)
-    # measure outside the write lock, store in one transaction
-    results = []
-    for p in parts:
-        params = basic_params(s, table, p, bool(scan)) if not for_cols else None
-        stats = _column_stats(s, table, p, cols) if for_cols else None
-        results.append((p, params, stats))
     keys = [k.name for k in table.partition_keys]
-    with s.metastore.transaction():
-        for p, params, stats in results:
-            pname = partition_name(keys, p.values) if p is not None else ""
-            current = s.metastore.get_partition(table.db, table.name, pname) if p is not None else \
-                s.metastore.get_table(table.db, table.name)
-            if current is None:
-                continue  # dropped meanwhile
-            if params is None:
-                params = dict(current.params)
-                basic, accurate = _accuracy(params)
-                accurate.update({c.name.lower(): "true" for c in cols})
-                _set_accuracy(params, basic, accurate)
-            else:
-                # keep flags of columns another statement may have computed since we measured
-                _b, then = _accuracy(params)
-                _set_accuracy(params, _b, then)
+    for p in parts:
+        pname = partition_name(keys, p.values) if p is not None else ""
+        if for_cols:
+            stats = _column_stats(s, table, p, cols)
+            params = dict(p.params if p is not None else table.params)
+            basic, accurate = _accuracy(params)
+            accurate.update({c.name.lower(): "true" for c in cols})
+            _set_accuracy(params, basic, accurate)
             for c in cols:
                 s.metastore.put_column_stats(table.db, table.name, pname, c.name, c.type, stats[c.name.lower()])
-            if p is not None:
-                s.metastore.set_partition_params(table.db, table.name, pname, params)
-            else:
-                s.metastore.set_table_params(table.db, table.name, params)
-    return _ok()
+        else:
+            params = basic_params(s, table, p, bool(scan))
+        if p is not None:
+            s.metastore.set_partition_params(table.db, table.name, pname, params)
+        else:
+            s.metastore.set_table_params(table.db, table.name, params)
 
 
 # -- hive.stats.autogather ----------------------------------------------------------------------------
@@ -374,6 +371,19 @@ def after_write(s: "Session", table: Table, part_name: str | None, location: str
         s.metastore.set_table_params(table.db, table.name, params)
 
 
+def after_truncate(s: "Session", table: Table, parts: list[Partition] | None) -> None:
+    """TRUNCATE TABLE emptied the table or these partitions: no files, no rows."""
+    keys = [k.name for k in table.partition_keys]
+    for p in parts if parts is not None else [None]:
+        name = partition_name(keys, p.values) if p is not None else None
+        after_write(s, table, name, p.sd.location if p is not None else table.sd.location, True, 0, 0)
+
+
+def mark_unknown(params: dict[str, str]) -> None:
+    """The files behind these params changed in a way not measured: nothing is accurate any more."""
+    params.pop(ACCURATE, None)
+
+
 def _invalidate(s: "Session", table: Table, part_name: str | None) -> None:
     current = s.metastore.get_partition(table.db, table.name, part_name) if part_name else \
         s.metastore.get_table(table.db, table.name)
@@ -395,6 +405,7 @@ COLUMN_HEADERS = ["col_name", "data_type", "min", "max", "num_nulls", "distinct_
 def describe_column(s: "Session", table: Table, part: Partition | None, col) -> "Result":
     """Hive 2.x's DESCRIBE FORMATTED of one column: its statistics (of the partition, or aggregated
     over the partitions of a partitioned table), blank where there are none."""
+    from hiveish.formatting import java_double_to_string
     from hiveish.session import Result
 
     if col in table.partition_keys:
@@ -411,7 +422,7 @@ def describe_column(s: "Session", table: Table, part: Partition | None, col) -> 
     cells = [col.name, col.type]
     for f in COLUMN_HEADERS[2:-1]:
         v = st.get(f) if st else None
-        cells.append("" if v is None else str(v))
+        cells.append("" if v is None else java_double_to_string(v) if isinstance(v, float) else str(v))
     cells.append(col.comment or "from deserializer")
     header = tuple(h.ljust(20) for h in COLUMN_HEADERS)
     out = [("# " + header[0],) + header[1:], ("",) + (None,) * 10, tuple(c.ljust(20) for c in cells)]
