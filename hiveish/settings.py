@@ -52,6 +52,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hive.stats.autogather", "true",
             "INSERT, CTAS and LOAD update the basic statistics (numFiles, totalSize, numRows, rawDataSize) of "
             "what they write."),
+    Setting("hive.compute.query.using.stats", "false",
+            "Answer SELECT count(*) FROM t from the table's statistics when they are accurate."),
     Setting("hive.exec.dynamic.partition", "true", "Allow dynamic partition inserts."),
     Setting("hive.exec.dynamic.partition.mode", "strict",
             "strict requires at least one static partition key in dynamic partition inserts; nonstrict allows all dynamic."),

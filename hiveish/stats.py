@@ -134,9 +134,7 @@ def _where(s: "Session", table: Table, part: Partition | None) -> str:
 
 
 def _query_rows(s: "Session", sql: str) -> list[tuple]:
-    from hiveish.commands import run_tree
-
-    res = run_tree(s, s.parse(sql), sql)
+    res = s.run_query(s.parse(sql), sql)  # always a scan, never an answer from statistics
     out: list[tuple] = []
     for b in res.batches:
         out.extend(zip(*[c.to_pylist() for c in b.columns]))
@@ -180,9 +178,7 @@ def _column_stats(s: "Session", table: Table, part: Partition | None, cols: list
 
     names = ", ".join(f"`{c.name}`" for c in cols)
     sql = f"SELECT {names} FROM {_sql_name(table)}{_where(s, table, part)}"
-    from hiveish.commands import run_tree
-
-    res = run_tree(s, s.parse(sql), sql)
+    res = s.run_query(s.parse(sql), sql)
     batches = [pa.RecordBatch.from_arrays(b.columns, names=[f"c{i}" for i in range(len(cols))]) for b in res.batches]
     aggs: list[str] = []
     spec: list[tuple[str, str, list[str]]] = []
@@ -452,4 +448,50 @@ def _aggregate(stats: list[dict]) -> dict:
     return out
 
 
-__all__ = ["after_write", "basic_stats_accurate", "cmd_analyze", "describe_column"]
+# -- answers from statistics (hive.compute.query.using.stats, Hive's StatsOptimizer) ------------------------
+def answer_from_stats(s: "Session", tree) -> "Result | None":
+    """`SELECT count(*) [, count(1) ...] FROM t` answered from numRows when the setting is on and the
+    table's (or every partition's) basic statistics are accurate; None: the query must run."""
+    from sqlglot import exp
+
+    from hiveish.session import Result
+
+    if not s.settings.get_bool("hive.compute.query.using.stats") or type(tree) is not exp.Select:
+        return None
+    if any(tree.args.get(k) for k in tree.args if k not in ("expressions", "from_", "from")):
+        return None  # WHERE, GROUP BY, joins, LIMIT, DISTINCT, CTEs, hints, ...
+    frm = tree.args.get("from_") or tree.args.get("from")
+    src = frm.this if frm is not None else None
+    if not isinstance(src, exp.Table) or any(src.args.get(k) for k in src.args if k not in ("this", "db", "alias")):
+        return None
+    names = []
+    for i, e in enumerate(tree.expressions):
+        inner = e.this if isinstance(e, exp.Alias) else e
+        if not isinstance(inner, exp.Count) or isinstance(inner.this, exp.Distinct) or not (
+                isinstance(inner.this, exp.Star) or isinstance(inner.this, exp.Literal)):
+            return None
+        names.append(e.alias if isinstance(e, exp.Alias) else f"_c{i}")
+    db = src.db.lower() if src.db else s.current_db
+    table = s.catalog_view().get_table(db, src.name.lower())
+    if table is None or table.is_view or table.temporary or (db, table.name) not in _stored(s, table):
+        return None
+    if table.is_partitioned:
+        figures = [p.params for p in s.metastore.list_partitions(table.db, table.name)]
+    else:
+        figures = [table.params]
+    if not all(basic_stats_accurate(p) for p in figures):
+        return None
+    try:
+        total = sum(int(p["numRows"]) for p in figures)
+    except ValueError:
+        return None
+    batch = pa.RecordBatch.from_arrays([pa.array([total], pa.int64()) for _ in names], names=names)
+    return Result(columns=[(n, "bigint") for n in names], batches=iter([batch]))
+
+
+def _stored(s: "Session", table: Table) -> set[tuple[str, str]]:
+    """The table as the metastore has it (a registered in-memory table of the same name has no statistics)."""
+    return {(table.db, table.name)} if s.metastore.get_table(table.db, table.name) == table else set()
+
+
+__all__ = ["after_write", "answer_from_stats", "basic_stats_accurate", "cmd_analyze", "describe_column"]

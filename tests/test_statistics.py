@@ -237,3 +237,39 @@ def test_metastore_without_the_statistics_table_keeps_working(tmp_path):
         assert column(sess, "DESCRIBE FORMATTED t a")["max"] == "2"
     finally:
         sess.close()
+
+
+# -- answers from statistics -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_count_star_same_answers_with_and_without_statistics(s, engine):
+    s.execute(f"SET hive.execution.engine={engine}")
+    s.execute("CREATE TABLE t (a INT)")
+    s.execute("CREATE TABLE p (a INT) PARTITIONED BY (ds STRING)")
+    s.execute("INSERT INTO t VALUES (1), (NULL), (3)")
+    s.execute("INSERT INTO p PARTITION (ds='1') VALUES (1), (2)")
+    s.execute("INSERT INTO p PARTITION (ds='2') VALUES (3)")
+    queries = ["SELECT count(*) FROM t", "SELECT count(1) AS n, count(*) FROM t", "SELECT count(*) FROM p",
+               "SELECT count(a) FROM t", "SELECT count(*) FROM t WHERE a > 1"]
+    without = [rows(s, q) for q in queries]
+    s.execute("SET hive.compute.query.using.stats=true")
+    assert [rows(s, q) for q in queries] == without == [[(3,)], [(3, 3)], [(3,)], [(2,)], [(1,)]]
+    r = s.execute("SELECT count(1) AS n, count(*) FROM t")
+    assert r.columns == [("n", "bigint"), ("_c1", "bigint")]
+
+
+def test_count_star_comes_from_statistics_only_when_enabled_and_accurate(s, tmp_path):
+    """Hive's StatsOptimizer: with hive.compute.query.using.stats the answer is numRows, even when
+    files changed behind the metastore's back (so the default, false, always scans)."""
+    loc = tmp_path / "ext"
+    s.execute(f"CREATE EXTERNAL TABLE e (a INT) LOCATION '{loc}'")
+    s.execute("INSERT INTO e VALUES (1), (2)")
+    (loc / "extra.txt").write_text("7\n8\n9\n")  # not through hiveish: the statistics do not know
+    assert rows(s, "SELECT count(*) FROM e") == [(5,)]  # default: scans
+    s.execute("SET hive.compute.query.using.stats=true")
+    assert rows(s, "SELECT count(*) FROM e") == [(2,)]  # from numRows, as Hive answers
+    s.execute("ANALYZE TABLE e COMPUTE STATISTICS")  # ANALYZE itself always scans
+    assert rows(s, "SELECT count(*) FROM e") == [(5,)]
+    assert params(s, "DESCRIBE FORMATTED e")["numRows"] == "5"
+    s.execute(f"LOAD DATA LOCAL INPATH '{loc / 'extra.txt'}' INTO TABLE e")  # rows unknown: not accurate
+    assert rows(s, "SELECT count(*) FROM e") == [(8,)]
