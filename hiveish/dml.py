@@ -227,6 +227,7 @@ def commit(s: "Session", pendings: list[PendingWrite], file_name=_output_name) -
                             protected = protected or s.catalog.protected()
                             s.catalog.check_delete(child.path, protected, "overwrite")
                             s.catalog.move(child.path, f"{old_dir}/{base}")
+                    added = [(p, s.catalog.fs(p).status(p).size) for p in target.staged] if table is not None else []
                     existing = {c.path.rsplit("/", 1)[-1] for c in fs.list(target.location)}
                     for staged in target.staged:
                         fname = file_name(existing, staged)
@@ -238,8 +239,7 @@ def commit(s: "Session", pendings: list[PendingWrite], file_name=_output_name) -
                                                       Partition(target.partition_values, target.sd, {}, int(time.time())))
                     if table is not None:
                         stats.after_write(s, table, name if table.is_partitioned else None, target.location,
-                                          pw.overwrite, target.rows if pw.rows_known else None,
-                                          len(target.staged))
+                                          pw.overwrite, target.rows if pw.rows_known else None, added)
     except BaseException:
         if s.metastore.journal.stranded:
             # a remote store refused the undo: the staging directories hold the table's previous

@@ -116,6 +116,17 @@ def _raw_data_size(s: "Session", table: Table, sd, files: list[tuple[str, int]],
     return total
 
 
+def _written_raw_size(table: Table, sd, added: list[tuple[str, int]], rows: int) -> int | None:
+    """rawDataSize of rows a write serialized, as Hive's writers count it: a text row's bytes
+    without its newline (hiveish writes one per row), a Parquet row's field count."""
+    if sd.format == "parquet":
+        return rows * len(table.columns)
+    if sd.format != "textfile" or "JsonSerDe" in sd.serde or "OpenCSV" in sd.serde or \
+            any(re.search(r"\.(gz|bz2|deflate|snappy|lz4|zst|lzo)$", p) for p, _ in added):
+        return None
+    return sum(n for _, n in added) - rows
+
+
 def _sql_name(table: Table) -> str:
     return f"`{table.db}`.`{table.name}`"
 
@@ -328,10 +339,10 @@ def _analyze(s: "Session", name: str, spec_text: str | None, scan: str | None, f
 
 # -- hive.stats.autogather ----------------------------------------------------------------------------
 def after_write(s: "Session", table: Table, part_name: str | None, location: str, overwrite: bool,
-                rows: int | None, added_files: int) -> None:
+                rows: int | None, added: list[tuple[str, int]]) -> None:
     """Update the basic statistics of what a write (INSERT, CTAS, LOAD) just committed files into,
     inside its transaction. `rows` is None when the write does not know its row count (LOAD);
-    `added_files` is the number of files it moved in (a directory holding only those had no rows)."""
+    `added` is the (staged path, size) of each file it moved in."""
     if not s.settings.get_bool("hive.stats.autogather"):
         # as Hive: the old figures no longer hold
         _invalidate(s, table, part_name)
@@ -341,15 +352,15 @@ def after_write(s: "Session", table: Table, part_name: str | None, location: str
     if current is None:
         return
     params = dict(current.params)
-    sd = current.sd
     files = _files(s, location)
     basic, _cols = _accuracy(params)
     params["numFiles"], params["totalSize"] = str(len(files)), str(sum(n for _, n in files))
-    overwrite = overwrite or len(files) == added_files  # nothing was there before: like an overwrite
+    overwrite = overwrite or len(files) == len(added)  # nothing was there before: like an overwrite
     if rows is not None and (overwrite or basic and "numRows" in params):
-        total = rows if overwrite else int(params["numRows"]) + rows
-        params["numRows"] = str(total)
-        raw = _raw_data_size(s, table, sd, files, total)
+        params["numRows"] = str(rows if overwrite else int(params["numRows"]) + rows)
+        raw = _written_raw_size(table, current.sd, added, rows)
+        if raw is not None and not overwrite:
+            raw = int(params["rawDataSize"]) + raw if params.get("rawDataSize", "").isdigit() else None
         if raw is None:
             params.pop("rawDataSize", None)
         else:
@@ -372,7 +383,7 @@ def after_truncate(s: "Session", table: Table, parts: list[Partition] | None) ->
     keys = [k.name for k in table.partition_keys]
     for p in parts if parts is not None else [None]:
         name = partition_name(keys, p.values) if p is not None else None
-        after_write(s, table, name, p.sd.location if p is not None else table.sd.location, True, 0, 0)
+        after_write(s, table, name, p.sd.location if p is not None else table.sd.location, True, 0, [])
 
 
 def mark_unknown(params: dict[str, str]) -> None:
