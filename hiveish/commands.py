@@ -119,11 +119,23 @@ def cmd_explain(s: "Session", text: str, _second: str) -> "Result":
         from hiveish.jobs import explain_analyze
 
         lines = explain_analyze(s, tree, body)
+    elif isinstance(tree, exp.Query) and (stats_note := _from_stats(s, tree)):
+        lines = [stats_note]
     elif isinstance(tree, exp.Query):
         lines = s.plan(tree, body).explain(mode == "extended")
     else:
         lines = [f"Statement: {type(tree).__name__}", "  runs in the session (DDL/utility), no query plan"]
     return Result.rows(["Explain"], [(line,) for line in lines])
+
+
+def _from_stats(s: "Session", tree: exp.Expression) -> str | None:
+    from hiveish.stats import answer_from_stats
+
+    if answer_from_stats(s, tree) is None:
+        return None
+    src = (tree.args.get("from_") or tree.args.get("from")).this
+    return (f"Answered from statistics: numRows of {src.sql('hive')} (hive.compute.query.using.stats=true, "
+            "COLUMN_STATS_ACCURATE); no scan")
 
 
 def cmd_source(s: "Session", text: str, _second: str) -> "Result":

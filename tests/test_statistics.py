@@ -273,3 +273,18 @@ def test_count_star_comes_from_statistics_only_when_enabled_and_accurate(s, tmp_
     assert params(s, "DESCRIBE FORMATTED e")["numRows"] == "5"
     s.execute(f"LOAD DATA LOCAL INPATH '{loc / 'extra.txt'}' INTO TABLE e")  # rows unknown: not accurate
     assert rows(s, "SELECT count(*) FROM e") == [(8,)]
+
+
+def test_explain_shows_the_plan_statistics_change(s):
+    s.execute("CREATE TABLE t (a INT)")
+    s.execute("INSERT INTO t VALUES (1), (2)")
+    scan = "\n".join(r[0] for r in rows(s, "EXPLAIN SELECT count(*) FROM t"))
+    assert "Answered from statistics" not in scan
+    s.execute("SET hive.compute.query.using.stats=true")
+    plan = "\n".join(r[0] for r in rows(s, "EXPLAIN SELECT count(*) FROM t"))
+    assert plan.startswith("Answered from statistics: numRows of t")
+    s.execute("SET hive.stats.autogather=false")
+    s.execute("INSERT INTO t VALUES (3)")  # statistics no longer accurate: the plan scans again
+    again = "\n".join(r[0] for r in rows(s, "EXPLAIN SELECT count(*) FROM t"))
+    assert "TableScan default.t" in again and "Answered from statistics" not in again
+    assert rows(s, "SELECT count(*) FROM t") == [(3,)]
