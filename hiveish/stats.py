@@ -10,6 +10,7 @@ for other formats it is left out. Column statistics live in the metastore's `col
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import TYPE_CHECKING
@@ -190,7 +191,9 @@ def _column_stats(s: "Session", table: Table, part: Partition | None, cols: list
     names = ", ".join(f"`{c.name}`" for c in cols)
     sql = f"SELECT {names} FROM {_sql_name(table)}{_where(s, table, part)}"
     res = s.run_query(s.parse(sql), sql)
-    batches = [pa.RecordBatch.from_arrays(b.columns, names=[f"c{i}" for i in range(len(cols))]) for b in res.batches]
+    renamed = [f"c{i}" for i in range(len(cols))]
+    batches = (pa.RecordBatch.from_arrays(b.columns, names=renamed) for b in res.batches)
+    first = next(batches, None)
     aggs: list[str] = []
     spec: list[tuple[str, str, list[str]]] = []
     for i, c in enumerate(cols):
@@ -217,8 +220,8 @@ def _column_stats(s: "Session", table: Table, part: Partition | None, cols: list
         spec.append((c.name, kind or "", fields))
     con = duckdb.connect()
     try:
-        if batches:
-            data = pa.Table.from_batches(batches)
+        if first is not None:  # streamed: DuckDB aggregates the batches as they come
+            data = pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
         else:  # no rows: every aggregate is over nothing
             data = pa.table({f"c{i}": pa.array([], type=parse_type(c.type).to_arrow()) for i, c in enumerate(cols)})
         con.register("data", data)
@@ -280,9 +283,6 @@ def _analyze(s: "Session", name: str, spec_text: str | None, scan: str | None, f
     table = get_table(s, name)
     if table.is_view:
         raise errors.SemanticException(f"[Error 10091]: ANALYZE is not supported for views ({table.qualified_name})")
-    if table.temporary:
-        raise errors.SemanticException(f"ANALYZE TABLE is not supported for temporary table {table.name}: its "
-                                       "statistics are not kept")
     parts: list[Partition | None] = [None]
     if spec_text is not None and not table.is_partitioned:
         raise errors.SemanticException(f"[Error 10098]: Non-Partition column appears in the partition "
