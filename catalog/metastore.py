@@ -43,7 +43,15 @@ CREATE TABLE IF NOT EXISTS partitions (
   PRIMARY KEY (db, tbl, name),
   FOREIGN KEY (db, tbl) REFERENCES tbls(db, name) ON DELETE CASCADE ON UPDATE CASCADE);
 CREATE TABLE IF NOT EXISTS commit_log (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS col_stats (
+  db TEXT NOT NULL, tbl TEXT NOT NULL, part TEXT NOT NULL, col TEXT NOT NULL, type TEXT NOT NULL,
+  stats TEXT NOT NULL,
+  PRIMARY KEY (db, tbl, part, col),
+  FOREIGN KEY (db, tbl) REFERENCES tbls(db, name) ON DELETE CASCADE ON UPDATE CASCADE);
 """
+# col_stats (ANALYZE ... FOR COLUMNS) was added without a version bump: CREATE TABLE IF NOT EXISTS
+# adds it to older files, and older hiveish versions ignore it. `part` is '' for a table's own
+# statistics, else the partition's name.
 
 
 # what _SCHEMA creates: a store with all of them at SCHEMA_VERSION needs no set-up on open
@@ -262,6 +270,10 @@ class Metastore:
     def alter_table(self, t: Table, old_db: str | None = None, old_name: str | None = None) -> None:
         """Replace a table's definition (and rename it if old_db/old_name differ)."""
         odb, oname = (old_db or t.db).lower(), (old_name or t.name).lower()
+        # column statistics of a column dropped, renamed or retyped no longer describe anything
+        for col, typ in self._x("SELECT DISTINCT col, type FROM col_stats WHERE db=? AND tbl=?", (odb, oname)).fetchall():
+            if not any(c.name.lower() == col and c.type == typ for c in t.columns):
+                self._x("DELETE FROM col_stats WHERE db=? AND tbl=? AND col=?", (odb, oname, col))
         self._x("UPDATE tbls SET db=?, name=?, table_type=?, owner=?, comment=?, sd=?, params=?,"
                 " view_original_text=?, view_expanded_text=? WHERE db=? AND name=?",
                 (t.db.lower(), t.name.lower(), t.table_type, t.owner, t.comment, json.dumps(t.sd.to_json()),
@@ -270,6 +282,7 @@ class Metastore:
 
     def drop_table(self, db: str, name: str) -> None:
         self._x("DELETE FROM partitions WHERE db=? AND tbl=?", (db.lower(), name.lower()))
+        self._x("DELETE FROM col_stats WHERE db=? AND tbl=?", (db.lower(), name.lower()))
         self._x("DELETE FROM columns WHERE db=? AND tbl=?", (db.lower(), name.lower()))
         self._x("DELETE FROM tbls WHERE db=? AND name=?", (db.lower(), name.lower()))
 
@@ -304,9 +317,32 @@ class Metastore:
                  json.dumps(p.params), p.create_time or int(time.time())))
 
     def alter_partition(self, db: str, tbl: str, name: str, p: Partition, new_name: str | None = None) -> None:
+        if new_name and new_name != name:
+            self._x("UPDATE col_stats SET part=? WHERE db=? AND tbl=? AND part=?", (new_name, db.lower(), tbl.lower(), name))
         self._x("UPDATE partitions SET name=?, vals=?, sd=?, params=? WHERE db=? AND tbl=? AND name=?",
                 (new_name or name, json.dumps(p.values), json.dumps(p.sd.to_json()), json.dumps(p.params),
                  db.lower(), tbl.lower(), name))
 
     def drop_partition(self, db: str, tbl: str, name: str) -> None:
+        self._x("DELETE FROM col_stats WHERE db=? AND tbl=? AND part=?", (db.lower(), tbl.lower(), name))
         self._x("DELETE FROM partitions WHERE db=? AND tbl=? AND name=?", (db.lower(), tbl.lower(), name))
+
+    def set_table_params(self, db: str, name: str, params: dict[str, str]) -> None:
+        self._x("UPDATE tbls SET params=? WHERE db=? AND name=?", (json.dumps(params), db.lower(), name.lower()))
+
+    def set_partition_params(self, db: str, tbl: str, name: str, params: dict[str, str]) -> None:
+        self._x("UPDATE partitions SET params=? WHERE db=? AND tbl=? AND name=?",
+                (json.dumps(params), db.lower(), tbl.lower(), name))
+
+    # -- column statistics (part '' = the table's own) ------------------------------------------
+    def put_column_stats(self, db: str, tbl: str, part: str, col: str, typ: str, stats: dict) -> None:
+        self._x("INSERT OR REPLACE INTO col_stats VALUES (?,?,?,?,?,?)",
+                (db.lower(), tbl.lower(), part, col.lower(), typ, json.dumps(stats)))
+
+    def column_stats(self, db: str, tbl: str, col: str, part: str | None = None) -> list[tuple[str, str, dict]]:
+        """(part, type, stats) rows of one column: of `part` only, or of every partition and the table."""
+        sql = "SELECT part, type, stats FROM col_stats WHERE db=? AND tbl=? AND col=?"
+        args: tuple = (db.lower(), tbl.lower(), col.lower())
+        if part is not None:
+            sql, args = sql + " AND part=?", args + (part,)
+        return [(p, t, json.loads(st)) for p, t, st in self._x(sql + " ORDER BY part", args).fetchall()]

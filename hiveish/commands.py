@@ -119,11 +119,23 @@ def cmd_explain(s: "Session", text: str, _second: str) -> "Result":
         from hiveish.jobs import explain_analyze
 
         lines = explain_analyze(s, tree, body)
+    elif isinstance(tree, exp.Query) and (stats_note := _from_stats(s, tree)):
+        lines = [stats_note]
     elif isinstance(tree, exp.Query):
         lines = s.plan(tree, body).explain(mode == "extended")
     else:
         lines = [f"Statement: {type(tree).__name__}", "  runs in the session (DDL/utility), no query plan"]
     return Result.rows(["Explain"], [(line,) for line in lines])
+
+
+def _from_stats(s: "Session", tree: exp.Expression) -> str | None:
+    from hiveish.stats import answer_from_stats
+
+    if answer_from_stats(s, tree) is None:
+        return None
+    src = (tree.args.get("from_") or tree.args.get("from")).this
+    return (f"Answered from statistics: numRows of {src.sql('hive')} (hive.compute.query.using.stats=true, "
+            "COLUMN_STATS_ACCURATE); no scan")
 
 
 def cmd_source(s: "Session", text: str, _second: str) -> "Result":
@@ -157,6 +169,7 @@ TEXT_COMMANDS: dict[str, Callable] = {
     "describe": _lazy("hiveish.show", "cmd_describe"),
     "desc": _lazy("hiveish.show", "cmd_describe"),
     "msck": _lazy("hiveish.ddl", "cmd_msck"),
+    "analyze": _lazy("hiveish.stats", "cmd_analyze"),
     "load": _lazy("hiveish.dml", "cmd_load"),
     "alter": _lazy("hiveish.ddl", "cmd_alter"),
     "create": _lazy("hiveish.ddl", "cmd_create_text"),
@@ -172,7 +185,9 @@ def run_tree(s: "Session", tree: exp.Expression, text: str) -> "Result":
 
         return dml.run_insert(s, tree, text)
     if isinstance(tree, exp.Query):
-        return s.run_query(tree, text)
+        from hiveish.stats import answer_from_stats
+
+        return answer_from_stats(s, tree) or s.run_query(tree, text)
     if isinstance(tree, exp.Create):
         from hiveish import ddl
 

@@ -727,6 +727,7 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
             return
         if mm := re.match(r"(?is)set\s+location\s+(.*)$", sub):
             p.sd.location = absolute_location(unquote(mm.group(1)))
+            _stats_unknown(p.params)
             if t.table_type == MANAGED:
                 s.catalog.check_managed_location(p.sd.location, f"partition {pname} of table {t.db}.{t.name}",
                                                  skip_partition=f"{pname} of table {t.db}.{t.name}")
@@ -766,6 +767,7 @@ def _alter(s: "Session", t: Table, rest: str) -> None:
         return
     if m := re.match(r"(?is)set\s+location\s+(.*)$", r):
         t.sd.location = absolute_location(unquote(m.group(1)))
+        _stats_unknown(t.params)
         if t.table_type == MANAGED:
             s.catalog.check_managed_location(t.sd.location, f"table {t.db}.{t.name}", skip_table=(t.db, t.name))
         s.metastore.alter_table(t)
@@ -932,6 +934,13 @@ def _format_sd(name: str, sd: StorageDescriptor) -> StorageDescriptor:
 # -- TRUNCATE / MSCK ----------------------------------------------------------------------------------
 
 
+def _stats_unknown(params: dict[str, str]) -> None:
+    """Another location: the statistics describe files no longer read (see hiveish/stats.py)."""
+    from hiveish import stats
+
+    stats.mark_unknown(params)
+
+
 def cmd_truncate(s: "Session", text: str, _second: str) -> "Result":
     m = re.match(r"(?is)\s*truncate\s+table\s+(" + TABLE_NAME + r")\s*(partition\s*\((.*)\))?\s*$", text)
     if not m:
@@ -941,11 +950,12 @@ def cmd_truncate(s: "Session", text: str, _second: str) -> "Result":
         if t.table_type != MANAGED:
             raise errors.SemanticException(f"[Error 10146]: Cannot truncate non-managed table {t.name}.")
         if m.group(2):
-            locations = [p.sd.location for p in matching_partitions(s, t, parse_spec(m.group(3)))]
+            parts = matching_partitions(s, t, parse_spec(m.group(3)))
         elif t.is_partitioned:
-            locations = [p.sd.location for p in s.metastore.list_partitions(t.db, t.name)]
+            parts = s.metastore.list_partitions(t.db, t.name)
         else:
-            locations = [t.sd.location]
+            parts = None
+        locations = [p.sd.location for p in parts] if parts is not None else [t.sd.location]
         protected = s.catalog.protected()
         for loc in locations:  # journaled with the transaction: all files go, or none
             fs = s.catalog.fs(loc)
@@ -953,6 +963,9 @@ def cmd_truncate(s: "Session", text: str, _second: str) -> "Result":
                 for child in fs.list(loc):
                     if not is_hidden(child.path):  # only visible entries go, as INSERT OVERWRITE replaces
                         s.catalog.trash(child.path, protected)
+        from hiveish import stats
+
+        stats.after_truncate(s, t, parts)
     return _ok()
 
 

@@ -29,7 +29,7 @@ from catalog.journal import kill_point
 from catalog.model import Partition, StorageDescriptor, Table
 from catalog.paths import partition_name
 from catalog.types import parse_type
-from hiveish import errors
+from hiveish import errors, stats
 from hiveish.ddl import (
     TABLE_NAME,
     _ok,
@@ -54,6 +54,7 @@ class Target:
     sd: StorageDescriptor
     partition_values: list[str] | None = None
     staged: list[str] = field(default_factory=list)
+    rows: int = 0  # rows staged for it (statistics)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class PendingWrite:
     keep_staging: bool = False
     # INSERT OVERWRITE DIRECTORY: the directory's storage (there is no table)
     directory_sd: StorageDescriptor | None = None
+    rows_known: bool = True  # False for LOAD: the files are moved unread
 
 
 def _staging_dir(base: str) -> str:
@@ -138,8 +140,10 @@ def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa
             for b in result_batches:
                 yield pa.RecordBatch.from_arrays(b.columns[:ndata], schema=data_schema)
 
-        pending.rows += write_file(fs, staged, target.sd.format, target.sd.serde, target.sd.serde_params,
-                                   data_schema, data_types, data_batches(), options)
+        n = write_file(fs, staged, target.sd.format, target.sd.serde, target.sd.serde_params,
+                       data_schema, data_types, data_batches(), options)
+        pending.rows += n
+        target.rows += n
         target.staged.append(staged)
         kill_point("staged")
         return
@@ -163,8 +167,10 @@ def stage_result(s: "Session", pending: PendingWrite, result_batches, schema: pa
         target = _target_for(s, pending, values)
         part = data.take(pa.array(idx))
         staged = f"{pending.staging}/{len(pending.targets)}_{len(target.staged)}{_extension(target, options)}"
-        pending.rows += write_file(fs, staged, target.sd.format, target.sd.serde, target.sd.serde_params,
-                                   data_schema, data_types, part.to_batches(), options)
+        n = write_file(fs, staged, target.sd.format, target.sd.serde, target.sd.serde_params,
+                       data_schema, data_types, part.to_batches(), options)
+        pending.rows += n
+        target.rows += n
         target.staged.append(staged)
         kill_point("staged")
 
@@ -222,6 +228,7 @@ def commit(s: "Session", pendings: list[PendingWrite], file_name=_output_name) -
                             protected = protected or s.catalog.protected()
                             s.catalog.check_delete(child.path, protected, "overwrite")
                             s.catalog.move(child.path, f"{old_dir}/{base}")
+                    added = [(p, s.catalog.fs(p).status(p).size) for p in target.staged] if table is not None else []
                     existing = {c.path.rsplit("/", 1)[-1] for c in fs.list(target.location)}
                     for staged in target.staged:
                         fname = file_name(existing, staged)
@@ -231,6 +238,9 @@ def commit(s: "Session", pendings: list[PendingWrite], file_name=_output_name) -
                         if s.metastore.get_partition(table.db, table.name, name) is None:
                             s.metastore.add_partition(table.db, table.name, name,
                                                       Partition(target.partition_values, target.sd, {}, int(time.time())))
+                    if table is not None:
+                        stats.after_write(s, table, name if table.is_partitioned else None, target.location,
+                                          pw.overwrite, target.rows if pw.rows_known else None, added)
     except BaseException:
         if s.metastore.journal.stranded:
             # a remote store refused the undo: the staging directories hold the table's previous
@@ -545,7 +555,8 @@ def cmd_load(s: "Session", text: str, _second: str) -> "Result":
         values = full_spec(s, table, parse_spec(m.group(5)))
     elif m.group(5):
         raise errors.SemanticException(f"Table {table.name} is not partitioned but partition spec exists")
-    pw = PendingWrite(table=table, overwrite=overwrite, staging=_staging_dir(table.sd.location), static_values=values)
+    pw = PendingWrite(table=table, overwrite=overwrite, staging=_staging_dir(table.sd.location), static_values=values,
+                      rows_known=False)
     target = _target_for(s, pw, values)
     fs = s.catalog.fs(pw.staging)
     _make_staging(s, pw)

@@ -20,7 +20,7 @@ ACID_TXNMGR = ("Attempt to do update or delete using transaction manager that do
 NO_ACID = "hiveish has no transactional (ACID) tables"
 NO_AUTH = "hiveish has no authorization model (access is decided by the warehouse files' permissions)"
 NO_LOCKS = "hiveish has no lock manager (each statement is one metastore transaction)"
-NO_STATS = "hiveish keeps no table or column statistics yet"
+NO_STATS = "hiveish does not take statistics by hand; ANALYZE TABLE ... COMPUTE STATISTICS computes them"
 NO_CLASSES = "hiveish cannot load Java classes or resources"
 
 
@@ -30,7 +30,6 @@ def _refuse(feature: str, why: str, code: int | None = None) -> errors.SemanticE
 
 # (pattern over the statement's text from its first word, feature named in the message, reason)
 STATEMENTS: list[tuple[re.Pattern, str, str]] = [(re.compile(p, re.I | re.S), f, w) for p, f, w in [
-    (r"analyze\s+table\b", "ANALYZE TABLE ... COMPUTE STATISTICS", NO_STATS),
     (r"show\s+transactions\b", "SHOW TRANSACTIONS", NO_ACID),
     (r"show\s+compactions\b", "SHOW COMPACTIONS", NO_ACID),
     (r"abort\s+transactions?\b", "ABORT TRANSACTIONS", NO_ACID),

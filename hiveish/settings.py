@@ -49,6 +49,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hiveish.auto.mr.inputbytes", str(10 * 1024 ** 3),
             "With hive.execution.engine=auto, queries reading more bytes than this run as MapReduce jobs."),
     Setting("hive.local.time.zone", "", "Session time zone (default: the system's)."),
+    Setting("hive.stats.autogather", "true",
+            "INSERT, CTAS and LOAD update the basic statistics (numFiles, totalSize, numRows, rawDataSize) of "
+            "what they write."),
+    Setting("hive.compute.query.using.stats", "false",
+            "Answer SELECT count(*) FROM t from the table's statistics when they are accurate."),
     Setting("hive.exec.dynamic.partition", "true", "Allow dynamic partition inserts."),
     Setting("hive.exec.dynamic.partition.mode", "strict",
             "strict requires at least one static partition key in dynamic partition inserts; nonstrict allows all dynamic."),

@@ -167,6 +167,10 @@ def cmd_describe(s: "Session", text: str, _second: str) -> "Result":
         col = table.column(m.group(4).strip("`"))
         if col is None:
             raise errors.SemanticException(f"[Error 10002]: Invalid column reference {m.group(4)}")
+        if mode == "formatted":
+            from hiveish.stats import describe_column
+
+            return describe_column(s, table, part, col)
         return _rows(["col_name", "data_type", "comment"], [(col.name, col.type, col.comment or "from deserializer")])
     rows = []
     if mode == "formatted":
@@ -205,9 +209,10 @@ def cmd_describe(s: "Session", text: str, _second: str) -> "Result":
         rows.append(("CreateTime:         ", time.strftime("%a %b %d %H:%M:%S %Z %Y", time.localtime(table.create_time)), None))
         rows.append(("Location:           ", sd.location, None))
         rows.append(("Table Type:         ", table.table_type, None))
-        if table.params:
-            rows.append(("Table Parameters:", None, None))
-            for k, v in sorted(table.params.items()):
+        params = part.params if part else table.params
+        if params:
+            rows.append(("Partition Parameters:" if part else "Table Parameters:", None, None))
+            for k, v in sorted(params.items()):
                 rows.append(("", k, v))
         rows.append(("", None, None))
         rows.append(("# Storage Information", None, None))

@@ -105,8 +105,8 @@ def refused(s: Session, sql: str, *words: str) -> str:
     ("SHOW CURRENT ROLES", ["ROLES"]),
     ("SHOW ROLE GRANT USER bob", ["ROLE"]),
     # statistics
-    ("ANALYZE TABLE t COMPUTE STATISTICS", ["ANALYZE", "statistics"]),
-    ("ANALYZE TABLE p PARTITION (ds) COMPUTE STATISTICS FOR COLUMNS", ["ANALYZE", "statistics"]),
+    ("ANALYZE TABLE t COMPUTE STATISTICS PARTIALSCAN", ["PARTIALSCAN"]),
+    ("ANALYZE TABLE t COMPUTE STATISTICS CACHE METADATA", ["CACHE METADATA"]),
     ("ALTER TABLE t UPDATE STATISTICS SET ('numRows'='5')", ["UPDATE STATISTICS"]),
     # resources and Java classes
     ("ADD JAR /tmp/udfs.jar", ["JAR"]),
