@@ -63,6 +63,16 @@ class HiveQL(Hive):
                                         parse_bracket=parse_bracket, is_db_reference=is_db_reference,
                                         parse_partition=parse_partition, consume_pipe=consume_pipe)
 
+        def _parse_query_modifiers(self, this):
+            # FROM-first `FROM a JOIN b ON ... SELECT ...`: sqlglot hangs the joins on the FROM's
+            # table; they belong to the SELECT, as in `SELECT ... FROM a JOIN b ON ...`
+            if isinstance(this, exp.Select) and (frm := this.args.get("from_")) is not None:
+                joins = frm.this.args.get("joins")
+                if joins:
+                    frm.this.set("joins", None)
+                    this.set("joins", list(joins) + list(this.args.get("joins") or []))
+            return super()._parse_query_modifiers(this)
+
         def _parse_ptf(self) -> PTFCall | None:
             """`name(ON ...)` in FROM: Hive's PTF call (noop, noopwithmap, ...)."""
             i = self._index
