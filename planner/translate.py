@@ -787,12 +787,49 @@ def _typed(tree: exp.Expression, schema: "dict[str, dict[str, str | exp.DataType
 
     schema = {name: cols for name, cols in schema.items() if cols}  # scans needing no column
     try:
+        _qualify_table_function_args(tree, schema)
         typed = qualify(tree.copy(), schema=schema, dialect=DUCK, validate_qualify_columns=False,
                         quote_identifiers=True, identify=False, expand_stars=True)
         annotate_types(typed, schema=schema, dialect=DUCK)
         return typed
     except Exception:  # typing is best effort; untyped nodes keep DuckDB's rules
         return tree
+
+
+def _lateral_shaped(node: exp.Expression) -> bool:
+    """A joined subquery without FROM: a table function's rows for each row of its left side."""
+    return isinstance(node, exp.Subquery) and isinstance(node.this, exp.Select) \
+        and node.this.args.get("from_") is None
+
+
+def _qualify_table_function_args(tree: exp.Expression, schema: dict) -> None:
+    """Qualify, in place, the columns a joined table function (LATERAL VIEW, a SELECT-list UDTF)
+    reads with the input they come from. DuckDB would resolve `value` in
+    `explode(array(key, value)) AS (value)` to the function's own output where Hive reads the
+    input's column, and sqlglot types only qualified columns there. Resolved by qualifying a copy
+    in which each such subquery is a LATERAL one, without expanding output names used as columns."""
+    from sqlglot.optimizer.qualify import qualify
+
+    targets = [j.this for j in tree.find_all(exp.Join) if _lateral_shaped(j.this)]
+    if not targets:
+        return
+    work = tree.copy()
+    for sub in [j.this for j in work.find_all(exp.Join) if _lateral_shaped(j.this)]:
+        alias = sub.args.get("alias")
+        sub.replace(exp.Lateral(this=exp.Subquery(this=sub.this),
+                                alias=exp.TableAlias(this=alias) if isinstance(alias, exp.Identifier) else alias))
+    work = qualify(work, schema=schema, dialect=DUCK, validate_qualify_columns=False, expand_alias_refs=False,
+                   quote_identifiers=False, identify=False, expand_stars=True)
+    done = [lat.this.this for lat in work.find_all(exp.Lateral) if isinstance(lat.this, exp.Subquery)]
+    if len(done) != len(targets):
+        return
+    for sub, sel in zip(targets, done):
+        before, after = list(sub.this.find_all(exp.Column)), list(sel.find_all(exp.Column))
+        if [c.name for c in before] != [c.name for c in after]:
+            continue
+        for b, a in zip(before, after):
+            if not b.table and a.table:
+                b.set("table", a.args["table"].copy())
 
 
 def to_duckdb(tree: exp.Expression, schema: "dict[str, dict[str, str | exp.DataType]] | None" = None) -> str:

@@ -28,3 +28,12 @@ def test_from_first_join_select(s):
         "17\tval_17", "18\tval_18", "18\tval_18", "18\tval_18", "18\tval_18"]
     assert printed(s, "FROM kv a JOIN (SELECT key FROM kv WHERE key = '2') b ON a.key = b.key "
                       "JOIN kv c ON c.key = a.key SELECT a.key, c.value") == ["2\tval_2"]
+
+
+def test_table_function_reads_input_column_named_like_its_output(s):
+    # Hive evaluates a UDTF's arguments on its input row: `value` in explode(array(key, value)) AS (value)
+    # is the input's column, and the output is a STRING that compares with a number as a double
+    assert sorted(printed(s, "SELECT value FROM (SELECT explode(array(key, value)) AS (value) FROM kv) b "
+                             "WHERE value < 3")) == ["0", "2"]
+    assert printed(s, "SELECT count(*) FROM kv LATERAL VIEW explode(array(key, value)) t AS value "
+                      "WHERE t.value > 17") == ["4"]
