@@ -187,6 +187,8 @@ class Binder:
                 return None
             if isinstance(e, exp.Column) and isinstance(e.this, exp.Star) and e.table.lower() in (alias_l, t.name.lower()):
                 return None
+        if any(translate._function_star(n) for n in select.find_all(exp.Star)):  # hash(*) reads every column
+            return None
         if self.setting("hive.support.quoted.identifiers") == "none":
             return None
         names: set[str] = set()

@@ -5,6 +5,9 @@ Expected values are what Hive 2.1.1 prints (its documentation and its own test o
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.helpers import new_session, printed
@@ -37,3 +40,42 @@ def test_table_function_reads_input_column_named_like_its_output(s):
                              "WHERE value < 3")) == ["0", "2"]
     assert printed(s, "SELECT count(*) FROM kv LATERAL VIEW explode(array(key, value)) t AS value "
                       "WHERE t.value > 17") == ["4"]
+
+
+def test_function_star_passes_every_input_column(s):
+    # f(*) receives the input row's columns, in order: hash(*) is hash(key, value)
+    # 31 * "2".hashCode() + "val_2".hashCode()
+    assert printed(s, "SELECT hash(*) = hash(key, value), hash(*) FROM kv WHERE key = '2'") == ["true\t111973538"]
+    assert printed(s, "SELECT sum(hash(*)) FROM (SELECT key, value, 1 AS one FROM kv) q") == \
+        printed(s, "SELECT sum(hash(key, value, 1)) FROM kv")
+
+
+def test_hash_of_many_arguments_runs_in_linear_time(tmp_path):
+    # hash() of n arguments nests n 32-bit wraps; a wrap macro reading its argument three times made
+    # DuckDB expand 3^n copies (hash(*) over a wide table never finished)
+    args = ", ".join(str(i) for i in range(1, 17))
+    cmd = [sys.executable, "-m", "hiveish", "--warehouse", str(tmp_path / "wh"), "--metastore", str(tmp_path / "ms.db"),
+           "-S", "-e", f"SELECT hash({args})"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
+    expected = 0
+    for i in range(1, 17):
+        expected = (expected * 31 + i) & 0xFFFFFFFF
+    assert out.stdout.split() == [str(expected - (1 << 32) if expected >= 1 << 31 else expected)]
+
+
+@pytest.mark.parametrize("expr, expected", [
+    # HiveDecimal: BigDecimal.hashCode of the value without trailing zeros
+    ("CAST('16.86' AS DECIMAL(4,2))", "52268"), ("CAST('18.80' AS DECIMAL(4,2))", "5829"),
+    ("CAST(0 AS DECIMAL(4,2))", "0"), ("-1.5BD", "-464"), ("100BD", "3100"),
+    ("CAST('12345678901234567890.5' AS DECIMAL(38,5))", "1337890915"),
+    ("CAST('-99999999999999999999999999999999999.999' AS DECIMAL(38,3))", "427198389"),
+    # TimestampWritable: seconds << 30 | nanos, folded as a long (local time: US/Pacific)
+    ("CAST('2013-03-01 09:11:58.703178' AS TIMESTAMP)", "-1113219769"),
+    ("CAST('1969-12-31 15:59:59.999999' AS TIMESTAMP)", "73742823"),
+    # BytesWritable: Hadoop's hashBytes, from 1; the cast gives the string's UTF-8 bytes
+    ("CAST('' AS BINARY)", "1"), ("CAST('abc' AS BINARY)", "126145"), ("CAST('hé' AS BINARY)", "127757"),
+    ("CAST('abc' AS CHAR(5))", "126145"),  # HiveCharWritable: the Text without its pad
+    ("'abc'", "96354"),  # STRING: from 0 (String.hashCode for ASCII)
+])
+def test_hash_follows_hive_writables(s, expr, expected):
+    assert printed(s, f"SELECT hash({expr})") == [expected]
