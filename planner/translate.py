@@ -386,7 +386,61 @@ def rewrite_comparison(node: exp.Binary) -> exp.Expression:
     return node
 
 
+_YEAR_MONTH_UNITS = {"YEAR", "YEARS", "MONTH", "MONTHS"}
+
+
+def _year_month_interval(e: exp.Expression) -> bool:
+    """Whether an INTERVAL-typed expression is Hive's INTERVAL YEAR TO MONTH (DuckDB has one interval type)."""
+    while isinstance(e, (exp.Paren, exp.Neg)) or (isinstance(e, (exp.Cast, exp.TryCast))
+                                                   and e.to.this == exp.DataType.Type.INTERVAL):
+        e = e.this
+    if isinstance(e, exp.Anonymous):
+        return e.name.lower() == "hive_interval_ym"
+    if isinstance(e, exp.Interval):
+        unit = e.args.get("unit")
+        return unit is not None and not isinstance(unit, exp.IntervalSpan) and unit.name.upper() in _YEAR_MONTH_UNITS
+    if isinstance(e, (exp.Add, exp.Sub)):
+        return _year_month_interval(e.this) and _year_month_interval(e.expression)
+    return False
+
+
+def _instant_us(e: exp.Expression) -> exp.Expression:
+    """Microseconds since the epoch of a date or timestamp read in the session's time zone (Java's getTime())."""
+    return native("epoch_us", exp.Cast(this=e, to=exp.DataType.build("TIMESTAMPTZ")))
+
+
+def rewrite_datetime_arith(node: exp.Add | exp.Sub) -> exp.Expression | None:
+    """Hive 2's date/timestamp arithmetic (DateTimeMath), or None when `node` is not such:
+    - date/timestamp minus date/timestamp: the INTERVAL DAY TO SECOND between the two instants
+      (a date is its local midnight, so a span over a daylight-saving change is 23 or 25 hours);
+    - plus/minus a day-time interval: a TIMESTAMP, the instant moved by the interval's length;
+    - plus/minus a year-month interval: calendar months, a DATE stays a DATE."""
+    a, b = node.this, node.expression
+    ta, tb = _typeof(a), _typeof(b)
+    if isinstance(node, exp.Sub) and ta in TEMPORAL_TYPES and tb in TEMPORAL_TYPES:
+        return native("to_microseconds", exp.Sub(this=_instant_us(a), expression=_instant_us(b)))
+    interval = exp.DataType.Type.INTERVAL
+    if ta in TEMPORAL_TYPES and tb == interval:
+        when, span = a, b
+    elif isinstance(node, exp.Add) and tb in TEMPORAL_TYPES and ta == interval:
+        when, span = b, a
+    else:
+        return None
+    if _year_month_interval(span):
+        if _typeof(when) == exp.DataType.Type.DATE and not node.meta.get("hive_datetime"):
+            node.meta["hive_datetime"] = True
+            return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+        return None
+    moved = native("to_microseconds", native("epoch_us", span))
+    instant = exp.Cast(this=when, to=exp.DataType.build("TIMESTAMPTZ"))
+    shifted = exp.Add(this=instant, expression=moved) if isinstance(node, exp.Add) \
+        else exp.Sub(this=instant, expression=moved)
+    return exp.Cast(this=exp.Paren(this=shifted), to=exp.DataType.build("TIMESTAMP"))
+
+
 def rewrite_arith(node: exp.Binary) -> exp.Expression:
+    if isinstance(node, (exp.Add, exp.Sub)) and (dt := rewrite_datetime_arith(node)) is not None:
+        return dt
     if not node.meta.get("hive_decimal"):
         folded = decimals.fold_constant(node)
         if folded is not None:

@@ -79,3 +79,27 @@ def test_hash_of_many_arguments_runs_in_linear_time(tmp_path):
 ])
 def test_hash_follows_hive_writables(s, expr, expected):
     assert printed(s, f"SELECT hash({expr})") == [expected]
+
+
+@pytest.mark.parametrize("expr, expected", [
+    # date/timestamp minus date/timestamp: INTERVAL DAY TO SECOND between the instants (US/Pacific:
+    # summer time starts 2020-03-08, so those nine calendar days are 8 days 23 hours)
+    ("DATE '2001-01-28' - DATE '2001-01-02'", "26 00:00:00.000000000"),
+    ("DATE '2020-03-10' - DATE '2020-03-01'", "8 23:00:00.000000000"),
+    ("CAST('2020-03-10 00:00:00' AS TIMESTAMP) - CAST('2020-03-01 00:00:00' AS TIMESTAMP)", "8 23:00:00.000000000"),
+    ("DATE '2001-01-01' - CAST('2001-01-01 01:02:03' AS TIMESTAMP)", "-0 01:02:03.000000000"),
+    # a date plus/minus a year-month interval stays a DATE (calendar months, clamped to the month's end)
+    ("DATE '2001-01-01' + INTERVAL '1-2' YEAR TO MONTH", "2002-03-01"),
+    ("INTERVAL '1-2' YEAR TO MONTH + DATE '2001-01-01'", "2002-03-01"),
+    ("DATE '2020-03-31' - INTERVAL '1' MONTH", "2020-02-29"),
+    # plus/minus a day-time interval gives a TIMESTAMP: the instant moved by the interval's length
+    ("DATE '2001-01-01' - INTERVAL '1 2:3:4' DAY TO SECOND", "2000-12-30 21:56:56"),
+    ("CAST('2020-03-07 12:00:00' AS TIMESTAMP) + INTERVAL '1' DAY", "2020-03-08 13:00:00"),
+])
+def test_datetime_arithmetic(s, expr, expected):
+    assert printed(s, f"SELECT {expr}") == [expected]
+
+
+def test_date_difference_compares_with_an_interval(s):
+    assert printed(s, "SELECT count(*) FROM kv WHERE (DATE '1992-04-27' - DATE '1992-01-01') "
+                      "< INTERVAL '365 0:0:0' DAY TO SECOND") == ["9"]
