@@ -100,8 +100,13 @@ class HiveQL(Hive):
         def _parse_types(self, check_func: bool = False, schema: bool = False, allow_identifiers: bool = True,
                          with_collation: bool = False) -> exp.Expr | None:
             # unlike Spark, Hive keeps CHAR(n)/VARCHAR(n) in casts: they pad and truncate
-            return Parser._parse_types(self, check_func=check_func, schema=schema,
-                                       allow_identifiers=allow_identifiers, with_collation=with_collation)
+            t = Parser._parse_types(self, check_func=check_func, schema=schema,
+                                    allow_identifiers=allow_identifiers, with_collation=with_collation)
+            if isinstance(t, exp.DataType) and t.this == exp.DataType.Type.DECIMAL and not t.expressions:
+                # Hive's bare DECIMAL (also DEC, NUMERIC) is DECIMAL(10,0)
+                t.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(10)),
+                                      exp.DataTypeParam(this=exp.Literal.number(0))])
+            return t
 
     class Generator(Hive.Generator):
         TRANSFORMS = {**Hive.Generator.TRANSFORMS, PTFCall: _ptf_sql}

@@ -103,3 +103,10 @@ def test_datetime_arithmetic(s, expr, expected):
 def test_date_difference_compares_with_an_interval(s):
     assert printed(s, "SELECT count(*) FROM kv WHERE (DATE '1992-04-27' - DATE '1992-01-01') "
                       "< INTERVAL '365 0:0:0' DAY TO SECOND") == ["9"]
+
+
+def test_bare_decimal_is_decimal_10_0(s):
+    # DECIMAL (also DEC, NUMERIC) without precision is decimal(10,0); casts round half up
+    assert printed(s, "SELECT CAST(-0.3BD AS DECIMAL), CAST(1.5 AS DEC), CAST('-1255.5' AS NUMERIC)") == ["0\t2\t-1256"]
+    s.execute("CREATE TABLE bare_dec AS SELECT CAST(1 AS DECIMAL) AS d")
+    assert [r.split("\t")[1].strip() for r in printed(s, "DESCRIBE bare_dec")] == ["decimal(10,0)"]
