@@ -419,6 +419,8 @@ def hive_string(e: exp.Expression) -> exp.Expression:
         return sql("CASE WHEN __x THEN 'TRUE' WHEN NOT __x THEN 'FALSE' END").transform(_fill(e))
     if t in (_T.DOUBLE, _T.FLOAT):
         return call("hive_double_str", e)
+    if t == _T.DECIMAL:  # HiveDecimal.toString: the value without trailing zeros
+        return call("hive_decimal_str", native_cast(e, "VARCHAR"))
     return exp.Cast(this=e, to=exp.DataType.build("VARCHAR"))
 
 
@@ -432,6 +434,7 @@ MACROS.extend([
     " || 'E' || CAST(length(split_part(s, '.', 1)) - 1 AS VARCHAR)"
     " ELSE hive_sci_digits(trim(split_part(s, '.', 2), '0')) || 'E' || CAST(-(length(split_part(s, '.', 2))"
     " - length(ltrim(split_part(s, '.', 2), '0')) + 1) AS VARCHAR) END",
+    "CREATE OR REPLACE MACRO hive_decimal_str(s) AS CASE WHEN contains(s, '.') THEN rtrim(rtrim(s, '0'), '.') ELSE s END",
     "CREATE OR REPLACE MACRO hive_sci_digits(d) AS left(d, 1) || '.' || CASE WHEN length(d) > 1 THEN substr(d, 2) ELSE '0' END",
     "CREATE OR REPLACE MACRO hive_double_str(x) AS CASE WHEN x IS NULL THEN NULL WHEN isnan(x) THEN 'NaN'"
     " WHEN isinf(x) THEN CASE WHEN x > 0 THEN 'Infinity' ELSE '-Infinity' END"

@@ -110,3 +110,66 @@ def test_bare_decimal_is_decimal_10_0(s):
     assert printed(s, "SELECT CAST(-0.3BD AS DECIMAL), CAST(1.5 AS DEC), CAST('-1255.5' AS NUMERIC)") == ["0\t2\t-1256"]
     s.execute("CREATE TABLE bare_dec AS SELECT CAST(1 AS DECIMAL) AS d")
     assert [r.split("\t")[1].strip() for r in printed(s, "DESCRIBE bare_dec")] == ["decimal(10,0)"]
+
+
+@pytest.mark.parametrize("expr, expected", [
+    # HiveDecimal.toString: CAST(decimal AS STRING) has no trailing zeros
+    ("CAST(CAST('17.29' AS DECIMAL(18,9)) AS STRING)", "17.29"), ("CAST(100.00BD AS STRING)", "100"),
+    ("CAST(0.000BD AS STRING)", "0"),
+    # narrowing to an integral type as Java does: a decimal's low bits, a double through (int)/(long)
+    ("CAST(CAST('3404045.5044003' AS DECIMAL(18,9)) AS TINYINT)", "13"),
+    ("CAST(CAST('3404045.5044003' AS DECIMAL(18,9)) AS SMALLINT)", "-3827"),
+    ("CAST(CAST('-3404045.5044003' AS DECIMAL(18,9)) AS TINYINT)", "-13"),
+    ("CAST(99999999999999999999999999999999999999BD AS BIGINT)", "687399551400673279"),
+    ("CAST(1e10 AS TINYINT)", "-1"), ("CAST(1e10 AS INT)", "2147483647"), ("CAST(-1e20 AS BIGINT)", "-9223372036854775808"),
+    ("CAST(CAST('NaN' AS DOUBLE) AS INT)", "0"), ("CAST(300 AS TINYINT)", "44"), ("CAST(2147483648L AS INT)", "-2147483648"),
+    # a double becomes the decimal its Double.toString spells; a FLOAT goes through its double value
+    ("CAST(3.141592653589793 AS DECIMAL(38,18))", "3.141592653589793000"),
+    ("CAST(CAST(3.14 AS FLOAT) AS DECIMAL(38,18))", "3.140000104904175000"),
+    ("CAST(CAST(3.14 AS FLOAT) AS DECIMAL(4,2))", "3.14"),
+    # a timestamp is its seconds since the epoch (local time: US/Pacific)
+    ("CAST(CAST('2012-12-19 11:12:19.123456' AS TIMESTAMP) AS DECIMAL(30,8))", "1355944339.12345600"),
+    ("CAST(CAST('1969-12-31 15:59:58.5' AS TIMESTAMP) AS DECIMAL(10,0))", "-2"),
+    ("CAST(CAST('2012-12-19 11:12:19.5' AS TIMESTAMP) AS DOUBLE)", "1.3559443395E9"),
+])
+def test_numeric_casts(s, expr, expected):
+    assert printed(s, f"SELECT {expr}") == [expected]
+
+
+def test_insert_converts_as_hive_does(s):
+    s.execute("CREATE TABLE conv (d DECIMAL(38,18), t TINYINT, b BIGINT, s STRING)")
+    # VALUES are text converted to each column's type; a query's values convert as CAST does
+    s.execute("INSERT INTO conv VALUES (3.141592653589793, 300, 1e20, 1.50)")
+    s.execute("INSERT INTO conv SELECT 3.141592653589793, 300, 1e20, 1.50 FROM kv WHERE key = '0'")
+    assert printed(s, "SELECT * FROM conv") == ["3.141592653589793000\tNULL\tNULL\t1.50",
+                                                 "3.141592653589793000\t44\t9223372036854775807\t1.5"]
+
+
+def test_union_column_types_follow_hive(s):
+    # getCommonClassForUnionAll: STRING (left) with DOUBLE (right) is DOUBLE; DOUBLE with STRING is STRING
+    assert printed(s, "SELECT * FROM (SELECT CAST(key AS STRING) AS v FROM kv WHERE key = '2' "
+                      "UNION ALL SELECT CAST(key AS DOUBLE) AS v FROM kv WHERE key = '4') u") in (["2.0", "4.0"],
+                                                                                              ["4.0", "2.0"])
+    assert sorted(printed(s, "SELECT * FROM (SELECT CAST(key AS DOUBLE) AS v FROM kv WHERE key = '2' "
+                             "UNION ALL SELECT key AS v FROM kv WHERE key = '4') u")) == ["2.0", "4"]
+
+
+def test_ctas_keeps_char_and_varchar(s):
+    s.execute("CREATE TABLE ch10 (c CHAR(10))")
+    s.execute("CREATE TABLE ch20 (c CHAR(20))")
+    s.execute("INSERT INTO ch10 SELECT 'abc' FROM kv WHERE key = '0'")
+    s.execute("INSERT INTO ch20 SELECT 'abc' FROM kv WHERE key = '2'")
+    s.execute("CREATE TABLE ch10_orc STORED AS ORC AS SELECT c, CAST(c AS VARCHAR(5)) AS v FROM ch10")
+    s.execute("CREATE TABLE ch20_orc STORED AS ORC AS SELECT * FROM ch20")
+    assert [" ".join(r.split("\t")[:2]).split() for r in printed(s, "DESCRIBE ch10_orc")] == [
+        ["c", "char(10)"], ["v", "varchar(5)"]]
+    # CHAR values compare without their pad, whatever their lengths
+    assert printed(s, "SELECT a.c, b.c FROM ch10_orc a JOIN ch20_orc b ON a.c = b.c") == [
+        "abc       \tabc                 "]
+
+
+def test_star_over_one_column_names_the_column(s):
+    s.execute("CREATE TABLE one_col (c STRING)")
+    assert [n for n, _ in s.execute("SELECT * FROM one_col").columns] == ["c"]
+    s.execute("CREATE TABLE one_col_copy AS SELECT * FROM one_col")
+    assert printed(s, "DESCRIBE one_col_copy")[0].split()[:2] == ["c", "string"]
