@@ -173,3 +173,12 @@ def test_star_over_one_column_names_the_column(s):
     assert [n for n, _ in s.execute("SELECT * FROM one_col").columns] == ["c"]
     s.execute("CREATE TABLE one_col_copy AS SELECT * FROM one_col")
     assert printed(s, "DESCRIBE one_col_copy")[0].split()[:2] == ["c", "string"]
+
+
+def test_nested_struct_field_keeps_its_column(s):
+    # col.field.field: the map task reads the struct column though sqlglot spells it as a db part
+    s.execute("CREATE TABLE nest (id INT, infos ARRAY<INT>, test_c STRUCT<user_c:STRUCT<age:INT>>, junk STRING)")
+    s.execute("INSERT INTO nest SELECT 1, array(7, 8), named_struct('user_c', named_struct('age', 25)), 'x' "
+              "FROM kv WHERE key = '0'")
+    s.execute("CREATE VIEW nest_v AS SELECT id, i, test_c.user_c.age FROM nest LATERAL VIEW explode(infos) t AS i")
+    assert sorted(printed(s, "SELECT * FROM nest_v WHERE age = 25")) == ["1\t7\t25", "1\t8\t25"]
