@@ -106,7 +106,8 @@ MACROS: list[str] = [
     " 'value': CASE WHEN regexp_matches(kv, d2) THEN regexp_replace(kv, '^.*?(' || d2 || ')', '') END}))",
     "CREATE OR REPLACE MACRO hive_unix_ts(s, fmt) AS "
     "CAST(epoch(CAST(try_strptime(CAST(s AS VARCHAR), fmt) AS TIMESTAMPTZ)) AS BIGINT)",
-    "CREATE OR REPLACE MACRO hive_unix_ts_of(t) AS CAST(epoch(CAST(t AS TIMESTAMPTZ)) AS BIGINT)",
+    # TimestampWritable.getSeconds: whole seconds, floored (epoch() is fractional, a cast would round)
+    "CREATE OR REPLACE MACRO hive_unix_ts_of(t) AS CAST(floor(epoch_us(CAST(t AS TIMESTAMPTZ)) / 1000000.0) AS BIGINT)",
     "CREATE OR REPLACE MACRO hive_from_unixtime(n, fmt) AS "
     "strftime(timezone(current_setting('TimeZone'), to_timestamp(CAST(n AS BIGINT))), fmt)",
     "CREATE OR REPLACE MACRO hive_parse_url(u, part) AS CASE upper(part)"

@@ -381,7 +381,8 @@ def rewrite_cast(node: exp.Cast) -> exp.Expression:
     if to.this in (exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY, exp.DataType.Type.BLOB) and src_is_string:
         return native("encode", src)  # the string's UTF-8 bytes (DuckDB's cast reads \x escapes, fails on others)
     if to.this == exp.DataType.Type.BOOLEAN and st in TIMESTAMPS:
-        return exp.NEQ(this=call("hive_unix_ts_of", src), expression=exp.Literal.number(0))
+        # TimestampWritable: seconds or nanos not zero
+        return exp.NEQ(this=_instant_us(src), expression=exp.Literal.number(0))
     if to.this == exp.DataType.Type.BOOLEAN and (st in STRING_TYPES or (isinstance(src, exp.Literal) and src.is_string)):
         return _parse("CASE WHEN __x IS NULL THEN NULL ELSE length(__x) <> 0 END").transform(
                 lambda n: src.copy() if isinstance(n, exp.Column) and n.name == "__x" else n)

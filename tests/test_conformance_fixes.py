@@ -182,3 +182,10 @@ def test_nested_struct_field_keeps_its_column(s):
               "FROM kv WHERE key = '0'")
     s.execute("CREATE VIEW nest_v AS SELECT id, i, test_c.user_c.age FROM nest LATERAL VIEW explode(infos) t AS i")
     assert sorted(printed(s, "SELECT * FROM nest_v WHERE age = 25")) == ["1\t7\t25", "1\t8\t25"]
+
+
+def test_timestamp_to_integral_floors_seconds(s):
+    # TimestampWritable.getSeconds: floored, not rounded (US/Pacific; 15:59:59.7 is 0.3 s before the epoch)
+    assert printed(s, "SELECT CAST(CAST('2001-01-01 00:00:00.7' AS TIMESTAMP) AS BIGINT), "
+                      "CAST(CAST('1969-12-31 15:59:59.7' AS TIMESTAMP) AS INT), "
+                      "CAST(CAST('1969-12-31 16:00:00.3' AS TIMESTAMP) AS BOOLEAN)") == ["978336000\t-1\ttrue"]
