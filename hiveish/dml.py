@@ -269,10 +269,23 @@ def _make_staging(s: "Session", pw: PendingWrite) -> None:
 # -- INSERT -------------------------------------------------------------------------------------------
 
 
+def _values_as_text(values: exp.Values) -> exp.Values:
+    """Hive 2 inserts VALUES through a temporary table of STRING columns: a number is its written
+    text, converted to the column's type as a string is (`300` into a TINYINT is NULL, not 44)."""
+    for row in values.expressions:
+        for i, v in enumerate(row.expressions):
+            neg = isinstance(v, exp.Neg)
+            lit = v.this if neg else v
+            if isinstance(lit, exp.Literal) and not lit.is_string:
+                row.expressions[i] = exp.Literal.string(("-" if neg else "") + lit.this)
+    return values
+
+
 def _insert_query(ins: exp.Insert, source: exp.Expression | None, with_: exp.With | None) -> exp.Expression:
     """The query feeding one INSERT: VALUES as a SELECT; multi-insert branches get the shared FROM."""
     q = ins.expression
     if isinstance(q, exp.Values):
+        q = _values_as_text(q.copy())
         q = exp.select("*").from_(q.copy() if q.alias else exp.Subquery(this=q.copy(), alias=exp.TableAlias(this=exp.to_identifier("__values"))))
     if source is not None and isinstance(q, exp.Select) and q.args.get("from_") is None:
         q = q.copy()
@@ -488,8 +501,9 @@ def create_table_as(s: "Session", table: Table, query: exp.Expression, text: str
     plan = s.plan(query, text)
     running = s.run_plan(plan)
     names = plan.column_names if len(plan.column_names) == len(running.schema) else running.schema.names
-    table.columns = [Column(n if n else f"_c{i}", str(_hive_type_from_arrow(f.type)))
-                     for i, (n, f) in enumerate(zip(names, running.schema))]
+    known = plan.column_types if len(plan.column_types) == len(running.schema) else [None] * len(running.schema)
+    table.columns = [Column(n if n else f"_c{i}", k or str(_hive_type_from_arrow(f.type)))
+                     for i, (n, f, k) in enumerate(zip(names, running.schema, known))]
     target_schema = pa.schema([pa.field(c.name, parse_type(c.type).to_arrow()) for c in table.columns])
     pw = PendingWrite(table=table, overwrite=True, staging=_staging_dir(table.sd.location))
 

@@ -78,7 +78,11 @@ class Binder:
         names = _output_names(tree)
         types = _output_hive_types(tree)
         reducer_sort = translate.reducer_sort(tree)
-        sql = translate.to_duckdb(tree, schema)
+        typed: list[exp.DataType | None] = []
+        sql = translate.to_duckdb(tree, schema, typed)
+        if typed and (len(typed) == len(types) or not any(types)):
+            base = types if len(types) == len(typed) else [None] * len(typed)
+            types = [known or _char_type(t) for known, t in zip(base, typed)]
         return QueryPlan(sql=sql, scans=self.scans, column_names=names, column_types=types, hive_sql=hive_sql,
                          reducer_sort=reducer_sort)
 
@@ -187,6 +191,8 @@ class Binder:
                 return None
             if isinstance(e, exp.Column) and isinstance(e.this, exp.Star) and e.table.lower() in (alias_l, t.name.lower()):
                 return None
+        if any(translate._function_star(n) for n in select.find_all(exp.Star)):  # hash(*) reads every column
+            return None
         if self.setting("hive.support.quoted.identifiers") == "none":
             return None
         names: set[str] = set()
@@ -338,13 +344,23 @@ def _output_hive_types(tree: exp.Expression) -> list[str | None]:
     return ["interval_year_month" if _year_month(e) else None for e in tree.expressions]
 
 
+def _char_type(t: exp.DataType | None) -> str | None:
+    """`char(n)` / `varchar(n)` for a result column typed so (the Arrow result only says string)."""
+    if t is None or t.this not in (exp.DataType.Type.CHAR, exp.DataType.Type.VARCHAR) or len(t.expressions) != 1:
+        return None
+    n = t.expressions[0].this if isinstance(t.expressions[0], exp.DataTypeParam) else t.expressions[0]
+    if not (isinstance(n, exp.Literal) and n.this.isdigit()):
+        return None
+    return f"{'char' if t.this == exp.DataType.Type.CHAR else 'varchar'}({n.this})"
+
+
 def _typing_name(hive_type: str) -> "str | exp.DataType":
     """A column's type for annotating the query: DuckDB's, except CHAR(n) stays CHAR (DuckDB stores it
     as VARCHAR, but Hive compares CHAR values without their trailing pad). Built dialect-free: read as
     DuckDB, `CHAR(n)` would already be TEXT."""
     t = parse_type(hive_type)
-    if t.name == "char" and t.params:
-        return exp.DataType.build(f"CHAR({t.params[0]})")
+    if t.name in ("char", "varchar") and t.params:
+        return exp.DataType.build(f"{t.name.upper()}({t.params[0]})")
     return t.to_duckdb()
 
 
@@ -390,5 +406,8 @@ def _output_names(tree: exp.Expression) -> list[str]:
     if isinstance(node, exp.Subquery):
         node = node.this
     if isinstance(node, exp.Select):
+        if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+               for e in node.expressions):
+            return []  # a star's columns: the result's own names (`*` is no column name)
         return [e.alias_or_name for e in node.expressions]
     return []

@@ -63,6 +63,16 @@ class HiveQL(Hive):
                                         parse_bracket=parse_bracket, is_db_reference=is_db_reference,
                                         parse_partition=parse_partition, consume_pipe=consume_pipe)
 
+        def _parse_query_modifiers(self, this):
+            # FROM-first `FROM a JOIN b ON ... SELECT ...`: sqlglot hangs the joins on the FROM's
+            # table; they belong to the SELECT, as in `SELECT ... FROM a JOIN b ON ...`
+            if isinstance(this, exp.Select) and (frm := this.args.get("from_")) is not None:
+                joins = frm.this.args.get("joins")
+                if joins:
+                    frm.this.set("joins", None)
+                    this.set("joins", list(joins) + list(this.args.get("joins") or []))
+            return super()._parse_query_modifiers(this)
+
         def _parse_ptf(self) -> PTFCall | None:
             """`name(ON ...)` in FROM: Hive's PTF call (noop, noopwithmap, ...)."""
             i = self._index
@@ -90,8 +100,13 @@ class HiveQL(Hive):
         def _parse_types(self, check_func: bool = False, schema: bool = False, allow_identifiers: bool = True,
                          with_collation: bool = False) -> exp.Expr | None:
             # unlike Spark, Hive keeps CHAR(n)/VARCHAR(n) in casts: they pad and truncate
-            return Parser._parse_types(self, check_func=check_func, schema=schema,
-                                       allow_identifiers=allow_identifiers, with_collation=with_collation)
+            t = Parser._parse_types(self, check_func=check_func, schema=schema,
+                                    allow_identifiers=allow_identifiers, with_collation=with_collation)
+            if isinstance(t, exp.DataType) and t.this == exp.DataType.Type.DECIMAL and not t.expressions:
+                # Hive's bare DECIMAL (also DEC, NUMERIC) is DECIMAL(10,0)
+                t.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(10)),
+                                      exp.DataTypeParam(this=exp.Literal.number(0))])
+            return t
 
     class Generator(Hive.Generator):
         TRANSFORMS = {**Hive.Generator.TRANSFORMS, PTFCall: _ptf_sql}

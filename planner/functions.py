@@ -106,7 +106,8 @@ MACROS: list[str] = [
     " 'value': CASE WHEN regexp_matches(kv, d2) THEN regexp_replace(kv, '^.*?(' || d2 || ')', '') END}))",
     "CREATE OR REPLACE MACRO hive_unix_ts(s, fmt) AS "
     "CAST(epoch(CAST(try_strptime(CAST(s AS VARCHAR), fmt) AS TIMESTAMPTZ)) AS BIGINT)",
-    "CREATE OR REPLACE MACRO hive_unix_ts_of(t) AS CAST(epoch(CAST(t AS TIMESTAMPTZ)) AS BIGINT)",
+    # TimestampWritable.getSeconds: whole seconds, floored (epoch() is fractional, a cast would round)
+    "CREATE OR REPLACE MACRO hive_unix_ts_of(t) AS CAST(floor(epoch_us(CAST(t AS TIMESTAMPTZ)) / 1000000.0) AS BIGINT)",
     "CREATE OR REPLACE MACRO hive_from_unixtime(n, fmt) AS "
     "strftime(timezone(current_setting('TimeZone'), to_timestamp(CAST(n AS BIGINT))), fmt)",
     "CREATE OR REPLACE MACRO hive_parse_url(u, part) AS CASE upper(part)"
@@ -419,6 +420,8 @@ def hive_string(e: exp.Expression) -> exp.Expression:
         return sql("CASE WHEN __x THEN 'TRUE' WHEN NOT __x THEN 'FALSE' END").transform(_fill(e))
     if t in (_T.DOUBLE, _T.FLOAT):
         return call("hive_double_str", e)
+    if t == _T.DECIMAL:  # HiveDecimal.toString: the value without trailing zeros
+        return call("hive_decimal_str", native_cast(e, "VARCHAR"))
     return exp.Cast(this=e, to=exp.DataType.build("VARCHAR"))
 
 
@@ -432,6 +435,7 @@ MACROS.extend([
     " || 'E' || CAST(length(split_part(s, '.', 1)) - 1 AS VARCHAR)"
     " ELSE hive_sci_digits(trim(split_part(s, '.', 2), '0')) || 'E' || CAST(-(length(split_part(s, '.', 2))"
     " - length(ltrim(split_part(s, '.', 2), '0')) + 1) AS VARCHAR) END",
+    "CREATE OR REPLACE MACRO hive_decimal_str(s) AS CASE WHEN contains(s, '.') THEN rtrim(rtrim(s, '0'), '.') ELSE s END",
     "CREATE OR REPLACE MACRO hive_sci_digits(d) AS left(d, 1) || '.' || CASE WHEN length(d) > 1 THEN substr(d, 2) ELSE '0' END",
     "CREATE OR REPLACE MACRO hive_double_str(x) AS CASE WHEN x IS NULL THEN NULL WHEN isnan(x) THEN 'NaN'"
     " WHEN isinf(x) THEN CASE WHEN x > 0 THEN 'Infinity' ELSE '-Infinity' END"
@@ -549,9 +553,10 @@ MACROS.extend([
     "CREATE OR REPLACE MACRO hive_crc32(b) AS CASE WHEN b IS NULL THEN NULL ELSE xor(list_reduce(hive_bytes(b),"
     " lambda c, x: list_reduce(range(8), lambda r, k: CASE WHEN r & 1 = 1 THEN xor(r >> 1, 3988292384)"
     " ELSE r >> 1 END, xor(c, x)), CAST(4294967295 AS BIGINT)), CAST(4294967295 AS BIGINT)) END",
-    # 32-bit two's complement wrap of a BIGINT
-    "CREATE OR REPLACE MACRO hive_wrap32(x) AS CAST(CASE WHEN (x & 4294967295) >= 2147483648"
-    " THEN (x & 4294967295) - 4294967296 ELSE x & 4294967295 END AS INTEGER)",
+    # 32-bit two's complement wrap of a BIGINT (x used once: a macro's argument is substituted,
+    # so nested calls such as hash() of many columns would grow exponentially)
+    "CREATE OR REPLACE MACRO hive_wrap32(x) AS CAST((((x & 4294967295) + 2147483648) & 4294967295)"
+    " - 2147483648 AS INTEGER)",
     "CREATE OR REPLACE MACRO hive_wrap64(x) AS CAST(CASE WHEN (x & CAST(18446744073709551615 AS HUGEINT))"
     " >= CAST(9223372036854775808 AS HUGEINT) THEN (x & CAST(18446744073709551615 AS HUGEINT))"
     " - CAST(18446744073709551616 AS HUGEINT) ELSE x & CAST(18446744073709551615 AS HUGEINT) END AS BIGINT)",
@@ -805,8 +810,14 @@ def _hash_one(a: exp.Expression) -> exp.Expression:
         body = call("hive_hash_long", call("hive_double_bits", a))
     elif t == _T.DATE:
         body = template("CAST(__x - DATE '1970-01-01' AS INTEGER)", a)
+    elif t in TIMESTAMPS:
+        body = call("hive_hash_timestamp", a)
+    elif t == _T.DECIMAL:
+        body = call("hive_hash_decimal", template("CAST(__x AS VARCHAR)", a))
     elif t in (_T.BINARY, _T.VARBINARY, _T.BLOB):
-        body = call("hive_hash_bytes", a)
+        body = call("hive_hash_writable_bytes", a)
+    elif t in (_T.CHAR, _T.NCHAR):  # HiveCharWritable: the Text of the value without its pad
+        body = call("hive_hash_writable_bytes", template("encode(rtrim(CAST(__x AS VARCHAR), ' '))", a))
     else:
         body = call("hive_hash_bytes", template("encode(CAST(__x AS VARCHAR))", a))
     return template("coalesce(__y, 0)", a, body)
@@ -935,6 +946,26 @@ MACROS.extend([
     " + CAST(regexp_extract(trim(s), ':([0-9]+):', 1) AS DECIMAL(38, 9)) * 60"
     " + CAST(regexp_extract(trim(s), ':([0-9.]+)$', 1) AS DECIMAL(38, 9))) * 1000000) AS BIGINT)))"
     " * CASE WHEN starts_with(trim(s), '-') THEN -1 ELSE 1 END END",
+])
+
+
+MACROS.extend([
+    # Writable hash codes hash() uses. BytesWritable/Text: Hadoop's hashBytes (starting at 1).
+    "CREATE OR REPLACE MACRO hive_hash_writable_bytes(b) AS list_reduce(hive_bytes(b), lambda r, x:"
+    " hive_wrap32(CAST(r AS BIGINT) * 31 + CASE WHEN x > 127 THEN x - 256 ELSE x END), 1)",
+    # TimestampWritable: (seconds << 30 | nanos) folded as Long.hashCode
+    "CREATE OR REPLACE MACRO hive_hash_timestamp(t) AS hive_hash_long(hive_ts_seconds(t) * 1073741824"
+    " + (epoch_us(CAST(t AS TIMESTAMPTZ)) - hive_ts_seconds(t) * 1000000) * 1000)",
+    # HiveDecimal: BigDecimal.hashCode (31 * unscaled.hashCode() + scale) of the value without
+    # trailing zeros; BigInteger.hashCode folds the magnitude's 32-bit words by 31, times the sign
+    "CREATE OR REPLACE MACRO hive_hash_magnitude(u) AS ((u >> 96) & 4294967295) * 29791"
+    " + ((u >> 64) & 4294967295) * 961 + ((u >> 32) & 4294967295) * 31 + (u & 4294967295)",
+    "CREATE OR REPLACE MACRO hive_hash_decimal_norm(t) AS hive_wrap32(31 * CAST(hive_wrap32("
+    "hive_hash_magnitude(CAST(replace(ltrim(t, '-'), '.', '') AS HUGEINT))) AS BIGINT)"
+    " * CASE WHEN starts_with(t, '-') THEN -1 ELSE 1 END"
+    " + CASE WHEN contains(t, '.') THEN length(split_part(t, '.', 2)) ELSE 0 END)",
+    "CREATE OR REPLACE MACRO hive_hash_decimal(s) AS hive_hash_decimal_norm(CASE WHEN contains(s, '.')"
+    " THEN rtrim(rtrim(s, '0'), '.') ELSE s END)",
 ])
 
 

@@ -198,6 +198,9 @@ class _Lowering(JoinMixin):
                         return list(cols)
                     if not self.is_consumed(node):
                         refs.add(node.name.lower())
+                elif len(node.parts) > 2 and alias in (p.name.lower() for p in node.parts[:-2]):
+                    # alias.col.field[.field]: sqlglot spells the column as a db or table part
+                    refs.update(p.name.lower() for p in node.parts)
         return [c for c in cols if c.lower() in refs]
 
     def copy_block(self, sel: exp.Select) -> exp.Select:
@@ -481,6 +484,8 @@ class _Lowering(JoinMixin):
         need = {c.lower() for c in self.needed(alias, [c for c, _ in scan.columns])}
         assert self.root is not None
         need |= {c.name.lower() for c in self.root.find_all(exp.Column) if not c.table}  # unqualified: any alias
+        # col.field[.field] without an alias: the column is the first part
+        need |= {c.parts[0].name.lower() for c in self.root.find_all(exp.Column) if len(c.parts) > 1}
         if scan.sample and scan.sample[2]:
             need.add(scan.sample[2].lower())  # TABLESAMPLE(BUCKET … ON col) hashes it in the map task
         parts = {n for src in scan.sources for n, _, _ in src.constants}
