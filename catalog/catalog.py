@@ -149,6 +149,12 @@ class Catalog:
     # -- files --------------------------------------------------------------------------
     def data_files(self, location: str) -> list[str]:
         """Visible data files under a table or partition location (recursively, as Hive does)."""
+        return [path for path, size in self.data_file_sizes(location) if not (size == 0 and not path)]
+
+    def data_file_sizes(self, location: str) -> list[tuple[str, int]]:
+        """(path, size) of every visible file under a location; none when it does not exist."""
+        if not location:
+            return []
         fs = self.fs(location)
         try:
             if not fs.exists(location):
@@ -156,9 +162,8 @@ class Catalog:
             out = []
             for st in fs.walk_files(location):
                 rel = st.path[len(location):] if st.path.startswith(location) else st.path
-                if any(is_hidden(p) for p in rel.split("/") if p) or st.size == 0 and not st.path:
-                    continue
-                out.append(st.path)
+                if not any(is_hidden(p) for p in rel.split("/") if p):
+                    out.append((st.path, st.size))
             return out
         except FileNotFoundError:
             return []

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from catalog.catalog import is_hidden
 from catalog.model import Partition, Table
 from catalog.paths import partition_name
 from catalog.types import parse_type
@@ -84,20 +83,7 @@ def basic_stats_accurate(params: dict[str, str]) -> bool:
 
 # -- measuring a directory --------------------------------------------------------------------------
 def _files(s: "Session", location: str) -> list[tuple[str, int]]:
-    if not location:
-        return []
-    fs = s.catalog.fs(location)
-    try:
-        if not fs.exists(location):
-            return []
-        out = []
-        for st in fs.walk_files(location):
-            rel = st.path[len(location):] if st.path.startswith(location) else st.path
-            if not any(is_hidden(p) for p in rel.split("/") if p):
-                out.append((st.path, st.size))
-        return out
-    except FileNotFoundError:
-        return []
+    return s.catalog.data_file_sizes(location)
 
 
 def _raw_data_size(s: "Session", table: Table, sd, files: list[tuple[str, int]], rows: int) -> int | None:
